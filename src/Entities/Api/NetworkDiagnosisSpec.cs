@@ -1,0 +1,69 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using k8s.Models;
+
+namespace NetDiag.Entities.Api;
+
+/// <summary>What to diagnose, where, when, and what may be fixed automatically.</summary>
+public sealed class NetworkDiagnosisSpec
+{
+    /// <summary>Check names from the catalog; empty or omitted means all that apply to the detected CNI.</summary>
+    [JsonPropertyName("checks")] public List<string>? Checks { get; set; }
+
+    /// <summary>Label selector for the nodes to probe (default: all nodes, control plane included).</summary>
+    [JsonPropertyName("nodeSelector")] public V1LabelSelector? NodeSelector { get; set; }
+
+    /// <summary>Cron expression (5 fields); absent: run once per spec generation.</summary>
+    [JsonPropertyName("schedule")] public string? Schedule { get; set; }
+
+    /// <summary>IANA time zone for the schedule (default UTC).</summary>
+    [JsonPropertyName("timeZone")] public string? TimeZone { get; set; }
+
+    /// <summary>Stop scheduling without deleting.</summary>
+    [JsonPropertyName("suspend")] public bool? Suspend { get; set; }
+
+    /// <summary>Deadline for one run as a duration like <c>2m</c> or <c>90s</c>; probes still out then are Unknown.</summary>
+    [JsonPropertyName("timeout")] public string? Timeout { get; set; }
+
+    /// <summary>Bound on probe Jobs alive at once.</summary>
+    [Range(1, 1000)]
+    [JsonPropertyName("maxConcurrentProbes")] public int? MaxConcurrentProbes { get; set; }
+
+    [JsonPropertyName("remediation")] public RemediationSpec? Remediation { get; set; }
+
+    /// <summary>Completed runs kept in status.</summary>
+    [Range(0, 50)]
+    [JsonPropertyName("historyLimit")] public int? HistoryLimit { get; set; }
+
+    /// <summary>Upstream DNS servers for <c>patchCorefileForward</c>; else the probe's non-loopback servers.</summary>
+    [JsonPropertyName("dnsUpstreams")] public List<string>? DnsUpstreams { get; set; }
+
+    public static class Defaults
+    {
+        public const string Timeout = "2m";
+        public const int MaxConcurrentProbes = 50;
+        public const int HistoryLimit = 5;
+        public const string TimeZone = "UTC";
+    }
+}
+
+public sealed class RemediationSpec
+{
+    /// <summary>Off (findings only), Suggest (default: findings plus remediation text), Auto.</summary>
+    [JsonPropertyName("mode")] public string? Mode { get; set; }
+
+    /// <summary>Allowlist of auto actions; Auto applies only these.</summary>
+    [JsonPropertyName("actions")] public List<string>? Actions { get; set; }
+
+    /// <summary>Report what Auto would do, change nothing.</summary>
+    [JsonPropertyName("dryRun")] public bool? DryRun { get; set; }
+}
+
+public static class RemediationModes
+{
+    public const string Off = "Off";
+    public const string Suggest = "Suggest";
+    public const string Auto = "Auto";
+    public static readonly IReadOnlyList<string> All = [Off, Suggest, Auto];
+}

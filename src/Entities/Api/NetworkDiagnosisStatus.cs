@@ -1,0 +1,94 @@
+using System.Text.Json.Serialization;
+using k8s.Models;
+
+namespace NetDiag.Entities.Api;
+
+/// <summary>What the operator found; written only when it changed.</summary>
+public sealed class NetworkDiagnosisStatus
+{
+    /// <summary>Pending, Running, Completed, Failed, Invalid.</summary>
+    [JsonPropertyName("phase")] public string? Phase { get; set; }
+    [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
+    [JsonPropertyName("conditions")] public List<V1Condition>? Conditions { get; set; }
+    [JsonPropertyName("summary")] public DiagnosisSummary? Summary { get; set; }
+    [JsonPropertyName("findings")] public List<DiagnosisFinding>? Findings { get; set; }
+    [JsonPropertyName("remediations")] public List<RemediationRecord>? Remediations { get; set; }
+
+    /// <summary>The id of the run in progress or last finished (e.g. <c>g3-20261130t0215</c>).</summary>
+    [JsonPropertyName("currentRun")] public string? CurrentRun { get; set; }
+    [JsonPropertyName("runStartTime")] public DateTime? RunStartTime { get; set; }
+    [JsonPropertyName("lastRunTime")] public DateTime? LastRunTime { get; set; }
+    [JsonPropertyName("nextRunTime")] public DateTime? NextRunTime { get; set; }
+    [JsonPropertyName("history")] public List<RunRecord>? History { get; set; }
+    /// <summary>A human sentence about the latest state, shown by describe.</summary>
+    [JsonPropertyName("message")] public string? Message { get; set; }
+}
+
+public static class Phases
+{
+    public const string Pending = "Pending";
+    public const string Running = "Running";
+    public const string Completed = "Completed";
+    public const string Failed = "Failed";
+    public const string Invalid = "Invalid";
+}
+
+public sealed class DiagnosisSummary
+{
+    [JsonPropertyName("critical")] public int Critical { get; set; }
+    [JsonPropertyName("warning")] public int Warning { get; set; }
+    [JsonPropertyName("info")] public int Info { get; set; }
+    [JsonPropertyName("unknown")] public int Unknown { get; set; }
+    [JsonPropertyName("nodesProbed")] public int NodesProbed { get; set; }
+    [JsonPropertyName("nodesSelected")] public int NodesSelected { get; set; }
+    [JsonPropertyName("checksRun")] public List<string>? ChecksRun { get; set; }
+    [JsonPropertyName("durationSeconds")] public double? DurationSeconds { get; set; }
+}
+
+/// <summary>One finding, merged across the nodes where the same check and cause appeared.</summary>
+public sealed class DiagnosisFinding
+{
+    [JsonPropertyName("check")] public string Check { get; set; } = "";
+    [JsonPropertyName("severity")] public string Severity { get; set; } = "";
+    [JsonPropertyName("cause")] public string? Cause { get; set; }
+    /// <summary>Affected nodes (capped; <see cref="NodeCount"/> has the full count).</summary>
+    [JsonPropertyName("nodes")] public List<string>? Nodes { get; set; }
+    [JsonPropertyName("nodeCount")] public int? NodeCount { get; set; }
+    /// <summary>Affected objects that are not nodes (e.g. <c>kube-system/coredns-abc</c>).</summary>
+    [JsonPropertyName("objects")] public List<string>? Objects { get; set; }
+    [JsonPropertyName("message")] public string Message { get; set; } = "";
+    [JsonPropertyName("evidence")] public List<string>? Evidence { get; set; }
+    [JsonPropertyName("remediation")] public string? Remediation { get; set; }
+    [JsonPropertyName("autoAction")] public string? AutoAction { get; set; }
+    /// <summary>For a finding an auto action targeted: whether the re-check confirmed the fix.</summary>
+    [JsonPropertyName("verified")] public bool? Verified { get; set; }
+}
+
+public sealed class RemediationRecord
+{
+    [JsonPropertyName("action")] public string Action { get; set; } = "";
+    [JsonPropertyName("target")] public string Target { get; set; } = "";
+    [JsonPropertyName("time")] public DateTime? Time { get; set; }
+    [JsonPropertyName("dryRun")] public bool DryRun { get; set; }
+    /// <summary>Planned, Applied, Failed, Skipped.</summary>
+    [JsonPropertyName("result")] public string Result { get; set; } = "";
+    [JsonPropertyName("message")] public string? Message { get; set; }
+    /// <summary>Pending, Passed, StillFailing.</summary>
+    [JsonPropertyName("recheck")] public string? Recheck { get; set; }
+    [JsonPropertyName("run")] public string? Run { get; set; }
+}
+
+public sealed class RunRecord
+{
+    [JsonPropertyName("run")] public string Run { get; set; } = "";
+    [JsonPropertyName("startTime")] public DateTime? StartTime { get; set; }
+    [JsonPropertyName("endTime")] public DateTime? EndTime { get; set; }
+    [JsonPropertyName("phase")] public string? Phase { get; set; }
+    [JsonPropertyName("critical")] public int Critical { get; set; }
+    [JsonPropertyName("warning")] public int Warning { get; set; }
+    [JsonPropertyName("unknown")] public int Unknown { get; set; }
+    /// <summary>Findings (check/cause) that appeared since the previous run.</summary>
+    [JsonPropertyName("new")] public List<string>? New { get; set; }
+    /// <summary>Findings (check/cause) of the previous run that are gone.</summary>
+    [JsonPropertyName("resolved")] public List<string>? Resolved { get; set; }
+}

@@ -1,0 +1,2 @@
+Console.Error.WriteLine("netdiag-operator: not implemented yet");
+return 2;

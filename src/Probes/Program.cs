@@ -1,0 +1,2 @@
+Console.Error.WriteLine("netdiag-probe: not implemented yet");
+return 2;
