@@ -7,6 +7,7 @@ namespace NetDiag.Entities.Api;
 public sealed class NetworkDiagnosisStatus
 {
     /// <summary>Pending, Running, Completed, Failed, Invalid.</summary>
+    [EnumValues(typeof(Phases), nameof(Phases.All))]
     [JsonPropertyName("phase")] public string? Phase { get; set; }
     [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
     [JsonPropertyName("conditions")] public List<V1Condition>? Conditions { get; set; }
@@ -24,6 +25,7 @@ public sealed class NetworkDiagnosisStatus
     [JsonPropertyName("message")] public string? Message { get; set; }
 }
 
+/// <summary>Values of <c>status.phase</c>.</summary>
 public static class Phases
 {
     public const string Pending = "Pending";
@@ -31,6 +33,8 @@ public static class Phases
     public const string Completed = "Completed";
     public const string Failed = "Failed";
     public const string Invalid = "Invalid";
+
+    public static readonly IReadOnlyList<string> All = [Pending, Running, Completed, Failed, Invalid];
 }
 
 public sealed class DiagnosisSummary
