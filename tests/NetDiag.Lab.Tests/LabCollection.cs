@@ -1,0 +1,45 @@
+using Xunit.Abstractions;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace NetDiag.Lab.Tests;
+
+/// <summary>Lab tests change kernel state: one collection, run serially.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LabCollection
+{
+    public const string Name = "lab";
+}
+
+/// <summary>Helpers shared by the lab tests.</summary>
+internal static class Lab
+{
+    /// <summary>A lab name per test process, so a parallel run of another assembly never collides.</summary>
+    public const string Name = "ndlt";
+
+    /// <summary>Fails (never skips) when not root: the lab cannot exist without it.</summary>
+    public static void RequireRoot()
+    {
+        var uid = File.ReadLines("/proc/self/status").First(l => l.StartsWith("Uid:"))
+            .Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[2];
+        Assert.True(uid == "0", "The lab tests need root (network namespaces, iptables). Run them as root; they never skip.");
+    }
+
+    public static async Task<LabCluster> CreateAsync(ITestOutputHelper output, int nodes = 4, bool withDns = true)
+    {
+        RequireRoot();
+        return await LabCluster.CreateAsync(new LabOptions
+        {
+            Name = Name, Index = 7, NodeCount = nodes, WithDns = withDns,
+            Log = line => { try { output.WriteLine(line); } catch (InvalidOperationException) { } },
+        });
+    }
+
+    public static async Task<bool> PingAsync(LabNode from, string to, int size = 56, string? source = null)
+    {
+        string[] args = source is null
+            ? ["-c", "1", "-W", "1", "-s", size.ToString(), "-M", "do", to]
+            : ["-c", "1", "-W", "1", "-s", size.ToString(), "-M", "do", "-I", source, to];
+        return (await from.ExecAsync("ping", args)).ExitCode == 0;
+    }
+}
