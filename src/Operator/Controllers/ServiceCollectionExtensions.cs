@@ -1,0 +1,32 @@
+using FluentValidation;
+using k8s;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using NetDiag.Entities.Api;
+using NetDiag.Entities.Validation;
+using NetDiag.Operator.Kubernetes;
+using NetDiag.Operator.Runtime;
+
+namespace NetDiag.Operator.Controllers;
+
+/// <summary>
+/// DI registrations of the NetworkDiagnosis reconcile: the reconciler and its I/O ports. All
+/// singletons: the reconciler keeps per-process memory (facts per run, Jobs just created, status
+/// last written) that must outlive one reconcile; the runtime resolves it per reconcile scope.
+/// </summary>
+public static class ServiceCollectionExtensions
+{
+    public static IServiceCollection AddNetworkDiagnosisController(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IValidator<V1alpha1NetworkDiagnosis>, NetworkDiagnosisValidator>();
+        services.TryAddSingleton<IClusterFactsReader>(sp => new KubernetesClusterFactsReader(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<IProbeJobClient>(sp => new KubernetesProbeJobClient(sp.GetRequiredService<IKubernetes>()));
+        services.TryAddSingleton<IDiagnosisStatusWriter>(sp => new KubernetesStatusWriter(sp.GetRequiredService<IKubernetes>()));
+        services.TryAddSingleton<RunFactsCache>();
+        services.TryAddSingleton<JobExpectations>();
+        services.TryAddSingleton<NetworkDiagnosisReconciler>();
+        services.TryAddSingleton<IReconciler<V1alpha1NetworkDiagnosis>>(sp => sp.GetRequiredService<NetworkDiagnosisReconciler>());
+        return services;
+    }
+}
