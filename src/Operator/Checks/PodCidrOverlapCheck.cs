@@ -1,0 +1,139 @@
+using System.Net;
+using NetDiag.Entities;
+using NetDiag.Operator.Checks.Parsing;
+using static NetDiag.Operator.Checks.FindingFactory;
+
+namespace NetDiag.Operator.Checks;
+
+/// <summary>
+/// podCidrOverlap (checks.md): node podCIDRs overlapping each other, a pod network that contains a
+/// node's InternalIP (seed 001 §9: "No route to host" between nodes), the pod network overlapping
+/// the service range, and a node podCIDR outside the CNI's network. All Critical; never automatic.
+/// </summary>
+public sealed class PodCidrOverlapCheck : IClusterCheck
+{
+    private const string Check = CheckNames.PodCidrOverlap;
+    public string Name => Check;
+
+    /// <summary>Ranges offered as a new pod network, first that overlaps nothing wins (RFC 6598 first: rarely used by LANs).</summary>
+    internal static readonly string[] FreeRangeCandidates =
+        ["100.64.0.0/10", "172.16.0.0/12", "10.244.0.0/16", "192.168.0.0/16", "10.128.0.0/9", "10.0.0.0/9"];
+
+    public IReadOnlyList<ScopedFinding> Run(ClusterView view)
+    {
+        var findings = new List<ScopedFinding>();
+        var nodeRanges = new List<(string Node, Cidr Cidr)>();
+        var nodeIps = new List<(string Node, IPAddress Ip)>();
+        foreach (var node in view.Nodes)
+        {
+            var name = node.Metadata.Name;
+            foreach (var text in PodFacts.PodCidrs(node))
+            {
+                if (Cidr.TryParse(text, out var c)) nodeRanges.Add((name, c));
+                else findings.Add(new(Make(Check, Severity.Warning, "podCIDR unparsable", $"Node {name} has a podCIDR that is not a CIDR: '{text}'."), name));
+            }
+            if (PodFacts.InternalIp(node) is { } ipText && IPAddress.TryParse(ipText, out var ip)) nodeIps.Add((name, ip));
+        }
+
+        var network = view.PodNetwork;
+        if (nodeRanges.Count == 0 && network is null)
+        {
+            findings.Add(new(Unknown(Check, "no pod CIDRs",
+                "No node has spec.podCIDR and no pod network is configured (kube-flannel-cfg, kube-controller-manager --cluster-cidr, kube-proxy clusterCIDR): nothing to compare.")));
+            return findings;
+        }
+
+        var remediation = Remediation(view, nodeRanges, nodeIps);
+
+        // 1. Node podCIDRs overlapping each other: sort by first address and sweep, O(n log n) for 1000s of nodes.
+        var sorted = nodeRanges.OrderBy(r => r.Cidr.Family).ThenBy(r => r.Cidr.First).ThenBy(r => r.Node, StringComparer.Ordinal).ToList();
+        (string Node, Cidr Cidr)? widest = null;
+        foreach (var r in sorted)
+        {
+            if (widest is { } w && w.Cidr.Family == r.Cidr.Family && r.Cidr.First <= w.Cidr.Last && w.Node != r.Node)
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "node podCIDRs overlap",
+                    $"Nodes {w.Node} and {r.Node} have overlapping pod CIDRs ({w.Cidr} and {r.Cidr}): pods on them get the same addresses.",
+                    [$"{w.Node} podCIDR {w.Cidr}", $"{r.Node} podCIDR {r.Cidr}"], remediation), r.Node));
+                findings.Add(new(Make(Check, Severity.Critical, "node podCIDRs overlap",
+                    $"Nodes {w.Node} and {r.Node} have overlapping pod CIDRs ({w.Cidr} and {r.Cidr}): pods on them get the same addresses.",
+                    [$"{w.Node} podCIDR {w.Cidr}", $"{r.Node} podCIDR {r.Cidr}"], remediation), w.Node));
+            }
+            if (widest is null || widest.Value.Cidr.Family != r.Cidr.Family || r.Cidr.Last > widest.Value.Cidr.Last) widest = r;
+        }
+
+        // 2. A pod range (the cluster network, or a node's podCIDR) containing a node's InternalIP.
+        foreach (var (node, ip) in nodeIps)
+        {
+            if (network is { } net && net.Cidr.Contains(ip))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "pod network contains node IP",
+                    $"The pod network {net.Cidr} contains node {node}'s InternalIP {ip}: traffic to that node is routed into the pod network (\"No route to host\").",
+                    [$"pod network {net.Cidr} ({net.Source})", $"{node} InternalIP {ip}"], remediation), node));
+            }
+            else
+            {
+                foreach (var (owner, cidr) in nodeRanges.Where(r => r.Cidr.Contains(ip)))
+                {
+                    findings.Add(new(Make(Check, Severity.Critical, "podCIDR contains node IP",
+                        $"Node {owner}'s podCIDR {cidr} contains node {node}'s InternalIP {ip}.",
+                        [$"{owner} podCIDR {cidr}", $"{node} InternalIP {ip}"], remediation), node));
+                }
+            }
+        }
+
+        // 3. Pod network vs services: the flag when visible, else the kubernetes Service's ClusterIP itself.
+        if (network is { } pn)
+        {
+            if (view.ServiceRange is { } sr && sr.Cidr.Overlaps(pn.Cidr))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "pod network overlaps service CIDR",
+                    $"The pod network {pn.Cidr} overlaps the service CIDR {sr.Cidr}.",
+                    [$"pod network {pn.Cidr} ({pn.Source})", $"service CIDR {sr.Cidr} ({sr.Source})"], remediation)));
+            }
+            else if (view.Facts.KubernetesService?.Spec?.ClusterIP is { } sip && IPAddress.TryParse(sip, out var svcIp) && pn.Cidr.Contains(svcIp))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "pod network overlaps service CIDR",
+                    $"The pod network {pn.Cidr} contains the kubernetes Service ClusterIP {svcIp}, so it overlaps the service CIDR (the range itself was not visible; the ClusterIP proves the overlap).",
+                    [$"pod network {pn.Cidr} ({pn.Source})", $"default/kubernetes ClusterIP {svcIp}"], remediation)));
+            }
+
+            // 4. A node's podCIDR outside the configured pod network.
+            foreach (var (node, cidr) in nodeRanges.Where(r => r.Cidr.Family == pn.Cidr.Family && !pn.Cidr.Contains(r.Cidr)))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "podCIDR outside pod network",
+                    $"Node {node}'s podCIDR {cidr} lies outside the pod network {pn.Cidr}: the CNI will not route it.",
+                    [$"{node} podCIDR {cidr}", $"pod network {pn.Cidr} ({pn.Source})"], remediation), node));
+            }
+        }
+        return findings;
+    }
+
+    private static string Remediation(ClusterView view, List<(string Node, Cidr Cidr)> nodeRanges, List<(string Node, IPAddress Ip)> nodeIps)
+    {
+        var taken = nodeIps.Select(n => Cidr.Parse(n.Ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? $"{n.Ip}/32" : $"{n.Ip}/128")!.Value).ToList();
+        if (view.ServiceRange is { } sr) taken.Add(sr.Cidr);
+        if (view.Facts.KubernetesService?.Spec?.ClusterIP is { } sip && Cidr.TryParse($"{sip}/32", out var s)) taken.Add(s);
+        if (view.PodNetwork is { } pn) taken.Add(pn.Cidr);
+        taken.AddRange(nodeRanges.Select(r => r.Cidr));
+        var free = FreeRangeCandidates.Select(c => Cidr.Parse(c)!.Value).FirstOrDefault(c => !taken.Any(t => t.Overlaps(c)));
+        var range = free.Text ?? "<a range that overlaps no node, service or existing pod range>";
+        var lines = new List<string>
+        {
+            $"Pick a pod network that overlaps nothing: {range} is free in this cluster. Never applied automatically.",
+        };
+        switch (view.Cni.Kind)
+        {
+            case CniKind.Calico:
+                lines.Add("Calico: kubectl get ippool default-ipv4-ippool -o yaml > pool.yaml; set spec.cidr: " + range +
+                          "; kubectl delete ippool default-ipv4-ippool; kubectl apply -f pool.yaml; then kubectl -n kube-system rollout restart ds/calico-node");
+                break;
+            default:
+                lines.Add($"flannel: kubectl -n {view.Cni.DaemonSet?.Metadata?.NamespaceProperty ?? "kube-system"} edit cm kube-flannel-cfg, set net-conf.json \"Network\": \"{range}\"; " +
+                          $"then kubectl -n {view.Cni.DaemonSet?.Metadata?.NamespaceProperty ?? "kube-system"} rollout restart ds/{view.Cni.DaemonSet?.Metadata?.Name ?? "kube-flannel-ds"}");
+                break;
+        }
+        lines.Add("Node podCIDRs are assigned by kube-controller-manager (--cluster-cidr): change it to match, and re-create nodes (kubectl delete node, kubeadm join) whose spec.podCIDR is wrong, since spec.podCIDR cannot be edited.");
+        return string.Join("\n", lines);
+    }
+}
