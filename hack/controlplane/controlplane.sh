@@ -29,6 +29,8 @@ environment (defaults):
   NETDIAG_ETCD_PEER_PORT=23800         etcd peer port (127.0.0.1)
   NETDIAG_APISERVER_PORT=16443         kube-apiserver secure port (127.0.0.1)
   NETDIAG_KCM_PORT=16457               kube-controller-manager secure port (127.0.0.1)
+  NETDIAG_SERVICE_CIDR=10.0.0.0/24     --service-cluster-ip-range (the network-namespace lab
+                                       cluster wants 10.(96+I).0.0/16 for its lab index I)
   NETDIAG_CP_TIMEOUT=90                seconds to wait for readiness
   NETDIAG_K8S_DEB_VERSION=             pin the Debian source version (else: newest cached,
                                        else what apt offers)
@@ -50,6 +52,7 @@ ETCD_PORT="${NETDIAG_ETCD_PORT:-23790}"
 ETCD_PEER_PORT="${NETDIAG_ETCD_PEER_PORT:-23800}"
 APISERVER_PORT="${NETDIAG_APISERVER_PORT:-16443}"
 KCM_PORT="${NETDIAG_KCM_PORT:-16457}"
+SERVICE_CIDR="${NETDIAG_SERVICE_CIDR:-10.0.0.0/24}"
 BIN_DIR=""
 
 PKI="$STATE/pki"
@@ -74,6 +77,7 @@ ETCD_PORT=$ETCD_PORT
 ETCD_PEER_PORT=$ETCD_PEER_PORT
 APISERVER_PORT=$APISERVER_PORT
 KCM_PORT=$KCM_PORT
+SERVICE_CIDR=$SERVICE_CIDR
 BIN_DIR=$(printf '%q' "$BIN_DIR")
 EOF
 }
@@ -325,7 +329,7 @@ gen_pki() {
     "basicConstraints=critical,CA:FALSE" \
     "keyUsage=critical,digitalSignature,keyEncipherment" \
     "extendedKeyUsage=serverAuth" \
-    "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    "subjectAltName=IP:127.0.0.1,IP:$(first_service_ip),DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
   sign_cert admin "/O=system:masters/CN=netdiag-admin" "${client_ext[@]}"
   sign_cert kube-controller-manager "/CN=system:kube-controller-manager" "${client_ext[@]}"
   # for a lab kubelet: apiserver -> kubelet client identity
@@ -337,6 +341,13 @@ gen_pki() {
 }
 
 b64() { base64 -w0 <"$1"; }
+
+# first_service_ip: the kubernetes Service ClusterIP (network address + 1 of SERVICE_CIDR, IPv4)
+first_service_ip() {
+  local ip=${SERVICE_CIDR%/*} a b c d
+  IFS=. read -r a b c d <<<"$ip"
+  echo "$a.$b.$c.$((d + 1))"
+}
 
 write_kubeconfig() {
   # write_kubeconfig <file> <user> <cert-name>  (credentials embedded: self-contained)
@@ -519,7 +530,7 @@ start_apiserver() {
     --service-account-key-file="$PKI/sa.pub" \
     --authorization-mode=Node,RBAC \
     --allow-privileged=true \
-    --service-cluster-ip-range=10.0.0.0/24 \
+    --service-cluster-ip-range="$SERVICE_CIDR" \
     --endpoint-reconciler-type=none \
     --feature-gates=TTLAfterFinished=true \
     --profiling=false \
