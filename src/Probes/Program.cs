@@ -1,2 +1,4 @@
-Console.Error.WriteLine("netdiag-probe: not implemented yet");
-return 2;
+using NetDiag.Probes.Cli;
+
+// Composition only: parse, run, print. See ProbeApp for the flow.
+return await NetDiag.Probes.ProbeApp.RunAsync(args, Console.Out, Console.Error);
