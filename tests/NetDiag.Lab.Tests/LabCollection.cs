@@ -43,3 +43,24 @@ internal static class Lab
         return (await from.ExecAsync("ping", args)).ExitCode == 0;
     }
 }
+
+/// <summary>Reads and queries used by several tests (all run inside lab nodes).</summary>
+internal static class Probe
+{
+    public static async Task<long> CounterAsync(LabNode node, string device, string counter)
+    {
+        var r = (await node.ExecAsync("cat", $"/sys/class/net/{device}/statistics/{counter}")).EnsureSuccess("counter");
+        return long.Parse(r.StdOut.Trim());
+    }
+
+    public static async Task<string> ReadAsync(LabNode node, string path)
+        => (await node.ExecAsync("cat", path)).EnsureSuccess($"cat {path} in {node.Name}").StdOut.Trim();
+
+    /// <summary>busybox nslookup inside the node, bounded by timeout(1): true when the answer names <paramref name="expectedIp"/>.</summary>
+    public static async Task<LabExecResult> LookupAsync(LabNode node, string server)
+        => await node.ExecAsync("timeout", "3", "busybox", "nslookup", "-type=a", LabCluster.KubernetesServiceName, server);
+
+    /// <remarks>busybox 1.35's wget crashes (SIGSEGV) with -T, so timeout(1) bounds it instead.</remarks>
+    public static async Task<LabExecResult> MetricsAsync(LabNode node, string ip)
+        => await node.ExecAsync("timeout", "3", "busybox", "wget", "-q", "-O", "-", $"http://{ip}:9153/metrics");
+}

@@ -71,6 +71,9 @@ internal sealed class TopologyScripts(string lab, LabAddressPlan plan, bool with
         sb.AppendLine("link set lo up");
         sb.AppendLine($"addr add {plan.NodeIp(k)}/24 dev eth0");
         sb.AppendLine("link set eth0 up");
+        // A node has a default route; without one, traffic to ClusterIPs fails routing before the
+        // OUTPUT DNAT. The underlay namespace does not forward, so nothing leaves the lab.
+        sb.AppendLine($"route add default via {plan.UnderlayGatewayIp}");
         sb.AppendLine("link add name cni0 type bridge");
         sb.AppendLine($"addr add {plan.GatewayIp(k)}/24 dev cni0");
         foreach (var pod in Pods(k)) sb.AppendLine($"link set {pod.NodeVeth} master cni0 up");
