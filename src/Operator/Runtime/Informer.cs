@@ -38,6 +38,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
     private Action<Delta<T>>[] _handlers = [];
     private int _lists;
     private int _watches;
+    private int _backoffs;
 
     public Informer(ListerWatcher<T> lw, TimeProvider time, ILogger? logger = null, OperatorMetrics? metrics = null,
         BackoffPolicy? backoff = null, Func<double>? random = null)
@@ -63,6 +64,9 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
 
     /// <summary>WATCH requests opened so far.</summary>
     public int WatchCount => Volatile.Read(ref _watches);
+
+    /// <summary>Back-off waits started so far (after failures).</summary>
+    public int BackoffCount => Volatile.Read(ref _backoffs);
 
     /// <summary>
     /// Registers a callback for every change (Added, Updated, Deleted), called on the informer's
@@ -118,7 +122,9 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
                 }
                 try
                 {
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                    var wait = Task.Delay(delay, _time, cancellationToken);
+                    Interlocked.Increment(ref _backoffs); // observable once the timer exists (tests advance a fake clock after it)
+                    await wait.ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
