@@ -163,7 +163,11 @@ public sealed partial class LabCluster : IAsyncDisposable
         var iptables = _scripts.NodeIptables();
         var jobs = new List<Task>
         {
-            MustWriteAndRun("underlay", "ip", ["-n", UnderlayNetns, "-batch", "-"], _scripts.UnderlayBatch(), ct),
+            // No netfilter on the underlay bridge: br_netfilter would defragment and refragment
+            // VXLAN frames that exceed a port's MTU instead of dropping them as a real path does.
+            Must("underlay", "ip", ["netns", "exec", UnderlayNetns, "sh", "-c",
+                $"ip -batch {WriteRunFile("underlay.ip", _scripts.UnderlayBatch())} && " +
+                "sysctl -q -w net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0"], null, ct),
         };
         foreach (var node in _nodes)
         {

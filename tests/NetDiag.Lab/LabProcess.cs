@@ -12,6 +12,7 @@ public sealed class LabProcess
 {
     private readonly Process _launcher;
     private readonly StringBuilder _output = new();
+    private int _stopped;
 
     private LabProcess(string description, Process launcher, int hostPid)
     {
@@ -101,6 +102,7 @@ public sealed class LabProcess
     /// <summary>Kills the program (SIGKILL) and waits until its nsenter parent has gone too.</summary>
     public async Task StopAsync()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         ProcFs.Kill(HostPid);
         try
         {
