@@ -26,15 +26,19 @@ public sealed record ProcessInfo(int Pid, string Comm, IReadOnlyList<string> Arg
         if (name.Length == 0) return false;
         var comm = name.Length > 15 ? name[..15] : name;
         if (string.Equals(Comm, comm, StringComparison.OrdinalIgnoreCase)) return true;
-        for (var i = 0; i < Math.Min(2, Argv.Count); i++)
-        {
-            var exe = Argv[i];
-            var slash = exe.LastIndexOf('/');
-            if (slash >= 0) exe = exe[(slash + 1)..];
-            if (string.Equals(exe, name, StringComparison.OrdinalIgnoreCase)) return true;
-            if (i == 0 && !IsInterpreter(exe)) break;
-        }
-        return false;
+        if (Argv.Count == 0) return false;
+        var argv0 = BaseName(Argv[0]);
+        if (string.Equals(argv0, name, StringComparison.OrdinalIgnoreCase)) return true;
+        if (!IsInterpreter(argv0)) return false;
+        // Behind an interpreter the program is the first argument that is not an option (python3 -s /usr/sbin/firewalld).
+        var script = Argv.Skip(1).FirstOrDefault(a => !a.StartsWith('-'));
+        return script is not null && string.Equals(BaseName(script), name, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static string BaseName(string path)
+    {
+        var slash = path.LastIndexOf('/');
+        return slash >= 0 ? path[(slash + 1)..] : path;
     }
 
     private static bool IsInterpreter(string exe) =>
