@@ -88,6 +88,13 @@ public static class ProbeReportCodec
             return false;
         }
         if (report is null) { error = "not a probe report: null"; return false; }
+        // Source-generated deserialization sets init-only properties that are absent from the JSON
+        // to null, bypassing their initializers: normalize so a sparse report cannot crash a reader.
+        report = report with
+        {
+            Checks = report.Checks?.Where(c => c is not null).ToList() ?? [],
+            Findings = report.Findings?.Where(f => f is not null).Select(f => f with { Evidence = f.Evidence ?? [], Check = f.Check ?? "", Cause = f.Cause ?? "" }).ToList() ?? [],
+        };
         if (report.SchemaVersion != ProbeReport.CurrentSchemaVersion)
         {
             error = $"unsupported schemaVersion '{report.SchemaVersion}' (want {ProbeReport.CurrentSchemaVersion})";
