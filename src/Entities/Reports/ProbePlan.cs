@@ -9,90 +9,93 @@ namespace NetDiag.Entities.Reports;
 /// </summary>
 public sealed record ProbePlan
 {
+    // Properties are settable, not init-only: System.Text.Json's source generator sets init-only
+    // properties absent from the JSON to default (null), bypassing the initializers below, so a
+    // sparse plan such as {"node":"n1"} would lose its defaults.
     public const string EnvironmentVariable = "NETDIAG_PROBE_PLAN";
     public const string CurrentSchemaVersion = "netdiag.io/probe-plan/v1";
 
-    [JsonPropertyName("schemaVersion")] public string SchemaVersion { get; init; } = CurrentSchemaVersion;
+    [JsonPropertyName("schemaVersion")] public string SchemaVersion { get; set; } = CurrentSchemaVersion;
 
     /// <summary>The node this plan is for (the probe reports under this name).</summary>
-    [JsonPropertyName("node")] public string Node { get; init; } = "";
+    [JsonPropertyName("node")] public string Node { get; set; } = "";
 
     /// <summary>Node-level check names to run; empty means every node check.</summary>
-    [JsonPropertyName("checks")] public List<string> Checks { get; init; } = [];
+    [JsonPropertyName("checks")] public List<string> Checks { get; set; } = [];
 
     /// <summary>The other nodes, for overlay and pod-CIDR reachability.</summary>
-    [JsonPropertyName("peers")] public List<PeerNode> Peers { get; init; } = [];
+    [JsonPropertyName("peers")] public List<PeerNode> Peers { get; set; } = [];
 
     /// <summary>This node's own InternalIP and podCIDR, when known.</summary>
-    [JsonPropertyName("self")] public PeerNode? Self { get; init; }
+    [JsonPropertyName("self")] public PeerNode? Self { get; set; }
 
-    [JsonPropertyName("coreDnsPodIps")] public List<string> CoreDnsPodIps { get; init; } = [];
-    [JsonPropertyName("kubeDnsServiceIp")] public string? KubeDnsServiceIp { get; init; }
+    [JsonPropertyName("coreDnsPodIps")] public List<string> CoreDnsPodIps { get; set; } = [];
+    [JsonPropertyName("kubeDnsServiceIp")] public string? KubeDnsServiceIp { get; set; }
 
     /// <summary>The ClusterIP of the <c>kubernetes</c> Service: the right answer for the DNS query.</summary>
-    [JsonPropertyName("kubernetesServiceIp")] public string? KubernetesServiceIp { get; init; }
-    [JsonPropertyName("clusterDomain")] public string ClusterDomain { get; init; } = "cluster.local";
+    [JsonPropertyName("kubernetesServiceIp")] public string? KubernetesServiceIp { get; set; }
+    [JsonPropertyName("clusterDomain")] public string ClusterDomain { get; set; } = "cluster.local";
 
     /// <summary>An external name to resolve through cluster DNS; skipped when null.</summary>
-    [JsonPropertyName("externalName")] public string? ExternalName { get; init; }
+    [JsonPropertyName("externalName")] public string? ExternalName { get; set; }
 
     /// <summary>Whether CoreDNS runs on this node (the node half of dnsLoop matters most there).</summary>
-    [JsonPropertyName("runsCoreDns")] public bool RunsCoreDns { get; init; }
+    [JsonPropertyName("runsCoreDns")] public bool RunsCoreDns { get; set; }
 
-    [JsonPropertyName("flannel")] public FlannelBackend Flannel { get; init; } = new();
-    [JsonPropertyName("overlayDevice")] public string OverlayDevice { get; init; } = "flannel.1";
-    [JsonPropertyName("bridgeDevice")] public string BridgeDevice { get; init; } = "cni0";
+    [JsonPropertyName("flannel")] public FlannelBackend Flannel { get; set; } = new();
+    [JsonPropertyName("overlayDevice")] public string OverlayDevice { get; set; } = "flannel.1";
+    [JsonPropertyName("bridgeDevice")] public string BridgeDevice { get; set; } = "cni0";
 
     /// <summary>kube-proxy mode from its ConfigMap: iptables (default) or ipvs.</summary>
-    [JsonPropertyName("kubeProxyMode")] public string? KubeProxyMode { get; init; }
+    [JsonPropertyName("kubeProxyMode")] public string? KubeProxyMode { get; set; }
 
-    [JsonPropertyName("thresholds")] public ProbeThresholds Thresholds { get; init; } = new();
-    [JsonPropertyName("timeouts")] public ProbeTimeouts Timeouts { get; init; } = new();
+    [JsonPropertyName("thresholds")] public ProbeThresholds Thresholds { get; set; } = new();
+    [JsonPropertyName("timeouts")] public ProbeTimeouts Timeouts { get; set; } = new();
 
     /// <summary>Where the host's root is mounted (<c>/host</c> in a probe Job).</summary>
-    [JsonPropertyName("hostRoot")] public string HostRoot { get; init; } = "/host";
+    [JsonPropertyName("hostRoot")] public string HostRoot { get; set; } = "/host";
 
     /// <summary>Beyond this many peers, a deterministic sample of this size is probed.</summary>
-    [JsonPropertyName("maxPeers")] public int MaxPeers { get; init; } = 20;
+    [JsonPropertyName("maxPeers")] public int MaxPeers { get; set; } = 20;
 
     /// <summary>Extra security-software signatures on top of the built-in list.</summary>
-    [JsonPropertyName("securitySoftware")] public List<SecuritySoftwareSignature> SecuritySoftware { get; init; } = [];
+    [JsonPropertyName("securitySoftware")] public List<SecuritySoftwareSignature> SecuritySoftware { get; set; } = [];
 }
 
 public sealed record PeerNode
 {
-    [JsonPropertyName("name")] public string Name { get; init; } = "";
-    [JsonPropertyName("nodeIp")] public string NodeIp { get; init; } = "";
-    [JsonPropertyName("podCidr")] public string? PodCidr { get; init; }
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("nodeIp")] public string NodeIp { get; set; } = "";
+    [JsonPropertyName("podCidr")] public string? PodCidr { get; set; }
 }
 
 public sealed record FlannelBackend
 {
     /// <summary>vxlan, host-gw, ... (from kube-flannel-cfg net-conf.json Backend.Type).</summary>
-    [JsonPropertyName("type")] public string Type { get; init; } = "vxlan";
-    [JsonPropertyName("port")] public int Port { get; init; } = 8472;
+    [JsonPropertyName("type")] public string Type { get; set; } = "vxlan";
+    [JsonPropertyName("port")] public int Port { get; set; } = 8472;
     /// <summary>The cluster pod network (net-conf.json Network).</summary>
-    [JsonPropertyName("network")] public string? Network { get; init; }
+    [JsonPropertyName("network")] public string? Network { get; set; }
 }
 
 public sealed record ProbeThresholds
 {
-    [JsonPropertyName("conntrackWarningPercent")] public double ConntrackWarningPercent { get; init; } = 90;
-    [JsonPropertyName("vxlanOverheadBytes")] public int VxlanOverheadBytes { get; init; } = 50;
+    [JsonPropertyName("conntrackWarningPercent")] public double ConntrackWarningPercent { get; set; } = 90;
+    [JsonPropertyName("vxlanOverheadBytes")] public int VxlanOverheadBytes { get; set; } = 50;
 }
 
 public sealed record ProbeTimeouts
 {
     /// <summary>Per target (one ping, one DNS query, one HTTP GET).</summary>
-    [JsonPropertyName("perTargetMs")] public int PerTargetMs { get; init; } = 1000;
+    [JsonPropertyName("perTargetMs")] public int PerTargetMs { get; set; } = 1000;
     /// <summary>Per collector that reads local state (files, iptables-save).</summary>
-    [JsonPropertyName("collectorMs")] public int CollectorMs { get; init; } = 5000;
+    [JsonPropertyName("collectorMs")] public int CollectorMs { get; set; } = 5000;
 }
 
 /// <summary>A process name that marks security software, with its vendor and what it affects.</summary>
 public sealed record SecuritySoftwareSignature
 {
-    [JsonPropertyName("process")] public string Process { get; init; } = "";
-    [JsonPropertyName("vendor")] public string Vendor { get; init; } = "";
-    [JsonPropertyName("note")] public string? Note { get; init; }
+    [JsonPropertyName("process")] public string Process { get; set; } = "";
+    [JsonPropertyName("vendor")] public string Vendor { get; set; } = "";
+    [JsonPropertyName("note")] public string? Note { get; set; }
 }
