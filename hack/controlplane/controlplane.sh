@@ -84,7 +84,7 @@ EOF
 
 # ---------------------------------------------------------------- deps
 DEPS=(etcd-server golang-go openssl dpkg-dev golang-github-modern-go-reflect2-dev
-      golang-github-json-iterator-go-dev make rsync curl ca-certificates util-linux)
+      golang-github-json-iterator-go-dev make rsync curl ca-certificates util-linux iproute2)
 
 missing_deps() {
   local p out=()
@@ -439,13 +439,30 @@ stop_proc() {
   log "stopped $name (pid $pid)"
 }
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# listening on 127.0.0.1:<port> (or any address)? Asked from the socket table, not by
+# connecting: a connect to a free port inside the ephemeral range can connect to
+# itself and leave a TIME-WAIT socket that then blocks the listener for 60 s.
+port_listening() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
 
 check_port_free() {
   local port=$1 what=$2 i
   # a just-stopped process may take a moment to release the port
-  for i in $(seq 1 30); do port_busy "$port" || return 0; sleep 0.2; done
+  for i in $(seq 1 30); do port_listening "$port" || return 0; sleep 0.2; done
+  ss -Hltnp "sport = :$port" >&2 || true
   die "127.0.0.1:$port ($what) is already in use by another process; pick another port via the env var (see: $0 help)"
+}
+
+# Ports inside the kernel's ephemeral range can be taken at any moment as the
+# source port of some outgoing connection on the machine; while kube-apiserver is
+# down (restart-apiserver) that makes its bind fail with "address already in use".
+warn_ephemeral_ports() {
+  local lo hi p
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT"; do
+    if (( p >= lo && p <= hi )); then
+      log "warning: port $p is inside the ephemeral port range $lo-$hi; outgoing connections may take it (restarts can then fail to bind). Prefer ports below $lo."
+    fi
+  done
 }
 
 fail_with_log() {
@@ -454,6 +471,10 @@ fail_with_log() {
     echo "----- last 40 lines of $LOGS/$name.log -----"
     tail -n 40 "$LOGS/$name.log" 2>/dev/null || true
     echo "-----"
+    if tail -n 40 "$LOGS/$name.log" 2>/dev/null | grep -q 'address already in use'; then
+      echo "sockets on our ports (a non-listening socket here is an outgoing connection that took the port):"
+      ss -tanp "( sport = :$ETCD_PORT or sport = :$ETCD_PEER_PORT or sport = :$APISERVER_PORT or sport = :$KCM_PORT )" 2>/dev/null || true
+    fi
   } >&2
   die "$msg"
 }
@@ -580,6 +601,7 @@ cmd_up() {
   [[ -n "$BIN_DIR" && -x "$BIN_DIR/kube-apiserver" ]] || resolve_bin_dir
   mkdir -p "$STATE"; chmod 755 "$STATE"
   save_config
+  warn_ephemeral_ports
   gen_pki
   write_kubeconfig "$KUBECONFIG_OUT" netdiag-admin admin
   write_kubeconfig "$STATE/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
