@@ -8,7 +8,7 @@ public sealed class FaultTests(ITestOutputHelper output)
 {
     private static async Task<bool> PodPingAsync(LabNode from, LabNode to)
     {
-        var r = await from.Pod(LabNames.WorkloadPod).ExecAsync("ping", "-c", "1", "-W", "1", to.Pod(LabNames.WorkloadPod).Ip);
+        var r = await from.Pod(LabNames.WorkloadPod).ExecAsync("ping", "-c", "2", "-i", "0.2", "-W", "1", to.Pod(LabNames.WorkloadPod).Ip);
         return r.ExitCode == 0;
     }
 

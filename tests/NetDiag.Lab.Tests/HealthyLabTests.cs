@@ -25,17 +25,15 @@ public sealed class HealthyLabTests(HealthyLabFixture fixture, ITestOutputHelper
     public async Task Overlay_ping_passes_between_every_pair_of_nodes()
     {
         output.WriteLine($"lab created in {Lab.CreationTime.TotalMilliseconds:0} ms");
-        var failures = new List<string>();
-        foreach (var from in Lab.Nodes)
-        {
-            foreach (var to in Lab.Nodes.Where(n => n != from))
-            {
-                if (!await Tests.Lab.PingAsync(from, to.OverlayIp)) failures.Add($"{from.Name} -> {to.Name} flannel.1 {to.OverlayIp}");
-                if (!await Tests.Lab.PingAsync(from, to.GatewayIp)) failures.Add($"{from.Name} -> {to.Name} cni0 {to.GatewayIp}");
-                if (!await Tests.Lab.PingAsync(from, to.NodeIp)) failures.Add($"{from.Name} -> {to.Name} eth0 {to.NodeIp}");
-            }
-        }
-        Assert.Empty(failures);
+        var pairs = from a in Lab.Nodes
+                    from b in Lab.Nodes
+                    where a != b
+                    from target in new[] { ("flannel.1", b.OverlayIp), ("cni0", b.GatewayIp), ("eth0", b.NodeIp) }
+                    select (a, b, target);
+        var results = await Task.WhenAll(pairs.Select(async p =>
+            (await Tests.Lab.PingAsync(p.a, p.target.Item2), $"{p.a.Name} -> {p.b.Name} {p.target.Item1} {p.target.Item2}")));
+        Assert.Equal(36, results.Length);
+        Assert.Empty(results.Where(r => !r.Item1).Select(r => r.Item2));
     }
 
     [Fact]
@@ -60,7 +58,7 @@ public sealed class HealthyLabTests(HealthyLabFixture fixture, ITestOutputHelper
         {
             foreach (var to in Lab.Nodes.Select(n => n.Pod(LabNames.WorkloadPod)).Where(p => p != from))
             {
-                var r = await from.ExecAsync("ping", "-c", "1", "-W", "1", to.Ip);
+                var r = await from.ExecAsync("ping", "-c", "2", "-i", "0.2", "-W", "1", to.Ip);
                 if (r.ExitCode != 0) failures.Add($"{from} -> {to}: {r.StdOut}");
             }
         }

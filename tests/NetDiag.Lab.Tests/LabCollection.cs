@@ -35,11 +35,15 @@ internal static class Lab
         });
     }
 
+    /// <summary>
+    /// Two echo requests, 200 ms apart, 1 s to answer: true when any reply came back (so a
+    /// loaded machine does not turn one slow first packet into a failure), false when none did.
+    /// </summary>
     public static async Task<bool> PingAsync(LabNode from, string to, int size = 56, string? source = null)
     {
         string[] args = source is null
-            ? ["-c", "1", "-W", "1", "-s", size.ToString(), "-M", "do", to]
-            : ["-c", "1", "-W", "1", "-s", size.ToString(), "-M", "do", "-I", source, to];
+            ? ["-c", "2", "-i", "0.2", "-W", "1", "-s", size.ToString(), "-M", "do", to]
+            : ["-c", "2", "-i", "0.2", "-W", "1", "-s", size.ToString(), "-M", "do", "-I", source, to];
         return (await from.ExecAsync("ping", args)).ExitCode == 0;
     }
 }

@@ -24,6 +24,10 @@ internal static class ConntrackFiller
         if (target > MaxEntries)
             throw new LabException($"nf_conntrack_max is {max}: filling {target} entries is more than the lab allows ({MaxEntries}).");
 
+        // A listener on :9 (all of 127/8 is local) swallows the datagrams, so the kernel does not
+        // build an ICMP port-unreachable for each of them; its tiny buffer simply overflows.
+        using var sink = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp) { ReceiveBufferSize = 4096 };
+        sink.Bind(new IPEndPoint(IPAddress.Any, 9));
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var payload = new byte[1];

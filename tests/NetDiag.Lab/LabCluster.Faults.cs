@@ -165,8 +165,9 @@ public sealed partial class LabCluster
         // Unreplied UDP entries expire after nf_conntrack_udp_timeout (30 s); a day keeps the table
         // full for the whole test. The timeout is per namespace, the host keeps its own.
         await NodeMust(node, "udp timeout", ct, "sysctl", "-q", "-w", "net.netfilter.nf_conntrack_udp_timeout=86400");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var result = await ConntrackFiller.FillAsync(node.NetnsName, LabFaults.ConntrackFillRatio);
-        Log($"conntrack on {node.Name}: {result.Count}/{result.Max}");
+        Log($"conntrack on {node.Name}: {result.Count}/{result.Max} in {sw.ElapsedMilliseconds} ms");
         if (result.Count < result.Max * 0.9)
             throw new LabException($"{node.Name}: conntrack fill reached only {result.Count} of {result.Max}.");
         return async () =>

@@ -143,10 +143,16 @@ public sealed partial class LabCluster : IAsyncDisposable
 
     private string RunDir => Path.Combine(WorkDir, "run");
 
+    /// <summary>Identifies this instance in the work dir, so that disposing an instance whose lab
+    /// was already replaced (same name, created again after a "crash") never tears down the new one.</summary>
+    private readonly string _instanceId = Guid.NewGuid().ToString("N");
+    private string InstanceFile => Path.Combine(WorkDir, "lab.instance");
+
     private async Task BuildAsync(CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
         Directory.CreateDirectory(RunDir);
+        await File.WriteAllTextAsync(InstanceFile, _instanceId, ct);
         foreach (var k in _scripts.NodeIndexes)
         {
             var node = new LabNode(this, k, LabNames.Node(Name, k), Plan, Path.Combine(WorkDir, "nodes", LabAddressPlan.NodeName(k), "root"));
@@ -279,10 +285,15 @@ public sealed partial class LabCluster : IAsyncDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        string? owner = null;
+        try { owner = File.ReadAllText(InstanceFile); } catch (IOException) { }
+        var stillOurs = owner is null || owner == _instanceId;
         // Holders first: killing PID 1 of a node kills everything in that node's PID namespace.
-        foreach (var n in _nodes.Where(n => n.HolderPid > 0)) ProcFs.Kill(n.HolderPid);
+        // (Only if still ours: a replaced lab's PIDs may have been reused.)
+        if (stillOurs)
+            foreach (var n in _nodes.Where(n => n.HolderPid > 0)) ProcFs.Kill(n.HolderPid);
         await Task.WhenAll(_processes.Select(p => p.StopAsync()));
-        await LabCleanup.CleanupAsync(l => l == Name, [WorkDir]);
+        if (stillOurs) await LabCleanup.CleanupAsync(l => l == Name, [WorkDir]);
         _gate.Dispose();
     }
 

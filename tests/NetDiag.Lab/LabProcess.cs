@@ -103,7 +103,8 @@ public sealed class LabProcess
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        ProcFs.Kill(HostPid);
+        // While the launcher lives, HostPid is its unreaped child: the PID cannot have been reused.
+        if (!_launcher.HasExited) ProcFs.Kill(HostPid);
         try
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
