@@ -99,6 +99,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
                     _synced.TrySetResult();
                     needList = false;
                     _backoff.Reset();
+                    operation = "watch";
                 }
                 await WatchOnceAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -143,6 +144,7 @@ public sealed class Informer<T> : IInformer where T : class, IKubernetesObject<V
         var events = 0;
         Interlocked.Increment(ref _watches);
         _metrics?.InformerWatches.Inc(Resource);
+        _logger.WatchStarting(Resource, from);
         await foreach (var e in _lw.WatchAsync(new WatchRequest(from, timeout), cancellationToken).ConfigureAwait(false))
         {
             if (e.Type == WatchEventType.Error)

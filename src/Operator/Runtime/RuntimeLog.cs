@@ -17,6 +17,9 @@ internal static partial class RuntimeLog
     [LoggerMessage(1004, LogLevel.Debug, "Informer {Resource}: watch from resourceVersion {ResourceVersion} ended, resuming")]
     public static partial void WatchEnded(this ILogger logger, string resource, string? resourceVersion);
 
+    [LoggerMessage(1006, LogLevel.Debug, "Informer {Resource}: watching from resourceVersion {ResourceVersion}")]
+    public static partial void WatchStarting(this ILogger logger, string resource, string? resourceVersion);
+
     [LoggerMessage(1005, LogLevel.Error, "Informer {Resource}: an event handler threw")]
     public static partial void HandlerFailed(this ILogger logger, Exception error, string resource);
 
