@@ -289,7 +289,11 @@ resolve_bin_dir() {
 }
 
 # ---------------------------------------------------------------- pki
-gen_key() { openssl genrsa -out "$1" 2048 2>/dev/null; chmod 600 "$1"; }
+# Certificate keys are ECDSA P-256: ~50x faster to generate than RSA 2048, which
+# took >10 s for the whole PKI on a loaded 2-core machine. The service-account
+# signing key stays RSA (RS256, what every token consumer expects).
+gen_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; chmod 600 "$1"; }
+gen_rsa_key() { openssl genrsa -out "$1" 2048 2>/dev/null; chmod 600 "$1"; }
 
 # make_ca <name> <CN>
 make_ca() {
@@ -335,7 +339,7 @@ gen_pki() {
   # for a lab kubelet: apiserver -> kubelet client identity
   sign_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "${client_ext[@]}"
   sign_cert --ca front-proxy-ca front-proxy-client "/CN=front-proxy-client" "${client_ext[@]}"
-  gen_key "$PKI/sa.key"
+  gen_rsa_key "$PKI/sa.key"
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   touch "$PKI/.complete"
 }
