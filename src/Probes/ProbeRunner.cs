@@ -61,6 +61,10 @@ public sealed class ProbeRunner
 
     public async Task<ProbeReport> RunAsync(IReadOnlyList<string> checks)
     {
+        // Checks block briefly on file reads; enough pool threads up front keeps one check's
+        // blocking from delaying another's timers (the pool otherwise grows slowly on 2 cores).
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < 16) ThreadPool.SetMinThreads(16, Math.Max(io, 16));
         var started = _s.Time.GetUtcNow();
         var sw = Stopwatch.StartNew();
         var tasks = checks.Select(c => Task.Run(() => RunContainedAsync(c))).ToArray();
@@ -206,7 +210,9 @@ public sealed class ProbeRunner
         if (listeners.Ok && listeners.Value!.FirstOrDefault(l => l.Port == KubeProxyCheck.HealthzPort) is { } h)
         {
             var host = h.IsWildcard ? "127.0.0.1" : HostForUrl(h.Address);
-            healthz = await NetworkProbes.GetAsync($"http://{host}:{KubeProxyCheck.HealthzPort}/healthz", _targetTimeout).ConfigureAwait(false);
+            // A local listener, not a network target: allow the collector budget, so a busy node
+            // is not mistaken for a dead kube-proxy.
+            healthz = await NetworkProbes.GetAsync($"http://{host}:{KubeProxyCheck.HealthzPort}/healthz", _collectorTimeout).ConfigureAwait(false);
         }
         var ipvsText = _proc.Read("net/ip_vs");
         var ipvs = ipvsText.Map(ProcIpVsParser.Parse);
