@@ -33,3 +33,41 @@ ENTRYPOINT ["/app/netdiag-operator"]
 # ============================================================================================
 # end of operator stages
 # ============================================================================================
+
+# ============================================================================================
+# probe: the node program (src/Probes), published NativeAOT: one ~7 MB binary, no .NET runtime,
+# starts in milliseconds on every node. Built on the target platform (NativeAOT does not
+# cross-compile between architectures without a sysroot).
+# ============================================================================================
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS probe-build
+ARG TARGETARCH
+# The NativeAOT toolchain links with clang and needs zlib's headers.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends clang zlib1g-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/Entities/NetDiag.Entities.csproj src/Entities/
+COPY src/Probes/NetDiag.Probes.csproj src/Probes/
+RUN RID="linux-$([ "$TARGETARCH" = "arm64" ] && echo arm64 || echo x64)" \
+ && dotnet restore src/Probes/NetDiag.Probes.csproj -r "$RID"
+COPY src/Entities/ src/Entities/
+COPY src/Probes/ src/Probes/
+RUN RID="linux-$([ "$TARGETARCH" = "arm64" ] && echo arm64 || echo x64)" \
+ && dotnet publish src/Probes/NetDiag.Probes.csproj -c Release -r "$RID" --no-restore -o /out \
+ && rm -f /out/*.dbg /out/*.pdb /out/*.xml
+
+# Debian slim with the node tools the probe runs: iptables (iptables-nft-save and
+# iptables-legacy-save, both backends), iproute2 (ip -d -j addr) and conntrack.
+FROM debian:bookworm-slim AS probe
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iptables iproute2 conntrack \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=probe-build /out/netdiag-probe /usr/local/bin/netdiag-probe
+# Runs as root with hostNetwork and hostPID (ICMP raw sockets, iptables-save, /proc of the host);
+# the host's root is mounted read-only at /host by the probe Job.
+ENTRYPOINT ["/usr/local/bin/netdiag-probe"]
+CMD ["--output", "json"]
+# ============================================================================================
+# end of probe stages
+# ============================================================================================
