@@ -34,6 +34,12 @@ public sealed partial class LabCluster
         }
     }
 
+    /// <inheritdoc cref="InjectFaultAsync(string, string, CancellationToken)"/>
+    public Task InjectFaultAsync(string fault, LabNode node, CancellationToken ct = default) => InjectFaultAsync(fault, node.Name, ct);
+
+    /// <inheritdoc cref="ClearFaultAsync(string, string, CancellationToken)"/>
+    public Task ClearFaultAsync(string fault, LabNode node, CancellationToken ct = default) => ClearFaultAsync(fault, node.Name, ct);
+
     /// <summary>Undoes a fault injected earlier (no-op when it is not in force).</summary>
     public async Task ClearFaultAsync(string fault, string node, CancellationToken ct = default)
     {
