@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   iproute2 iptables kmod util-linux procps psmisc  # lab nodes: netns, veth, vxlan, nsenter/unshare, sysctl
-  dnsmasq-base busybox                             # lab CoreDNS stand-in (DNS) and 9153 metrics listener
+  iputils-ping dnsmasq-base busybox                             # lab CoreDNS stand-in (DNS) and 9153 metrics listener
   conntrack                                        # conntrack fault and the probe image
   etcd-server golang-go openssl dpkg-dev make      # the control plane, built from Debian's kubernetes source
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev
@@ -29,7 +29,8 @@ if ((${#missing[@]})); then
 fi
 
 # The lab's bridgeNetfilter fault needs br_netfilter; the conntrack fault needs nf_conntrack.
-modprobe br_netfilter 2>/dev/null || echo "install-deps: note: br_netfilter module not loadable here" >&2
+# br_netfilter may be built in (no /lib/modules): then /proc/sys/net/bridge exists and modprobe failing is fine.
+modprobe br_netfilter 2>/dev/null || [[ -d /proc/sys/net/bridge ]] || echo "install-deps: note: br_netfilter not available here" >&2
 modprobe nf_conntrack 2>/dev/null || true
 command -v dotnet >/dev/null || { echo "install-deps: the .NET SDK (dotnet) is required" >&2; exit 1; }
 echo "install-deps: ok"
