@@ -134,8 +134,10 @@ public sealed class RemediationExecutorIntegrationTests : IAsyncLifetime
         Assert.Equal(cm.Metadata.ResourceVersion, (await client.CoreV1.ReadNamespacedConfigMapAsync("kube-flannel-cfg", FlannelNs)).Metadata.ResourceVersion);
         Assert.Single((await client.CoreV1.ListNamespacedPodAsync(FlannelNs, labelSelector: "app=flannel")).Items);
 
-        // The documented rollback: put the annotation's value back.
-        var previous = cm.Metadata.Annotations[FlannelNetConfPatch.PreviousAnnotation];
+        // The documented rollback (docs/remediation.md): read the annotation, put its value back.
+        var previous = cp.Kubectl("-n", FlannelNs, "get", "cm", "kube-flannel-cfg", "-o",
+            @"jsonpath={.metadata.annotations.netdiag\.io/previous-net-conf\.json}").EnsureSuccess("read the previous net-conf.json").StdOut.TrimEnd('\n'); // as $(...) strips it
+        Assert.Equal(NetConf, previous);
         cp.Kubectl("-n", FlannelNs, "patch", "cm", "kube-flannel-cfg", "--type=merge", "-p",
             System.Text.Json.JsonSerializer.Serialize(new { data = new Dictionary<string, string> { ["net-conf.json"] = previous } })).EnsureSuccess("rollback");
         Assert.Equal(8472, FlannelNetConfPatch.CurrentPort((await client.CoreV1.ReadNamespacedConfigMapAsync("kube-flannel-cfg", FlannelNs)).Data["net-conf.json"]));
