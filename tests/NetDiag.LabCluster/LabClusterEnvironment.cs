@@ -244,7 +244,7 @@ public sealed class LabClusterEnvironment : IAsyncDisposable
     {
         var ns = obj.Metadata.NamespaceProperty;
         var name = obj.Metadata.Name;
-        var options = new V1DeleteOptions { PropagationPolicy = "Background" };
+        var options = new V1DeleteOptions { PropagationPolicy = "Foreground" };
         try
         {
             switch (obj)
@@ -258,6 +258,11 @@ public sealed class LabClusterEnvironment : IAsyncDisposable
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Deleted: a 1.20 API server answers some deletes (Services) with a Status object
+            // where the client expects the deleted object.
         }
     }
 
@@ -282,8 +287,18 @@ public sealed class LabClusterEnvironment : IAsyncDisposable
         {
             Nodes = [], FlannelNetwork = "10.244.0.0/16", CoreDns = [], KubeDnsServiceIp = "", KubernetesServiceIp = "",
         };
+        // Foreground: the garbage collector removes ReplicaSets and pods before their owner, so
+        // nothing is recreated behind our back; the kubelet (if still running) stops the pods.
         foreach (var obj in KubeSystemObjects.All(topology, _options.Name, "https://127.0.0.1").Reverse())
             await DeleteAsync(obj, ct);
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            var left = (await Client.AppsV1.ListNamespacedDaemonSetAsync(KubeSystemObjects.Namespace, labelSelector: labSelector, cancellationToken: ct)).Items.Count
+                       + (await Client.AppsV1.ListNamespacedDeploymentAsync(KubeSystemObjects.Namespace, labelSelector: labSelector, cancellationToken: ct)).Items.Count;
+            if (left == 0) break;
+            await Task.Delay(250, ct);
+        }
         // Pods bound to lab nodes (stand-ins, probe pods): the kubelet's final word is a delete
         // with grace 0; without it they would wait for a kubelet that is gone.
         var pods = await Client.CoreV1.ListPodForAllNamespacesAsync(cancellationToken: ct);
@@ -314,27 +329,36 @@ public sealed class LabClusterEnvironment : IAsyncDisposable
 
     private void Log(string line) => _options.Log?.Invoke("[lab-cluster] " + line);
 
-    /// <summary>Removes the kube-system objects and Nodes, stops the kubelet and removes the lab.</summary>
+    /// <summary>
+    /// Removes the kube-system objects while the kubelet still runs (it stops their pods and
+    /// confirms the deletions, as kubelets do), force-deletes whatever pod is left on the lab's
+    /// nodes, stops the kubelet, deletes the Nodes and removes the lab. Never throws: problems are logged.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;
         var errors = new List<string>();
+        var nodeNames = _lab?.Nodes.Select(n => n.Name).ToList() ?? [];
+        _kubelet?.BeginShutdown();
+        if (_lab is not null)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                await RemoveApiObjectsAsync(nodeNames, NodeObjects.LabLabel, cts.Token);
+            }
+            catch (Exception e)
+            {
+                errors.Add($"API objects: {e.Message}");
+            }
+        }
         if (_kubelet is not null)
         {
             try { await _kubelet.DisposeAsync(); } catch (Exception e) { errors.Add($"kubelet: {e.Message}"); }
         }
         if (_lab is not null)
         {
-            try
-            {
-                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                await RemoveApiObjectsAsync(_lab.Nodes.Select(n => n.Name).ToList(), NodeObjects.LabLabel, cts.Token);
-            }
-            catch (Exception e)
-            {
-                errors.Add($"API objects: {e.Message}");
-            }
             try { await _lab.DisposeAsync(); } catch (Exception e) { errors.Add($"lab: {e.Message}"); }
         }
         if (errors.Count > 0) Log("cleanup problems: " + string.Join("; ", errors));

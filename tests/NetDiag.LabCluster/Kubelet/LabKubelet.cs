@@ -54,6 +54,7 @@ public sealed class LabKubelet : IAsyncDisposable
     private KubeletLogServer? _server;
     private Task? _watchLoop;
     private Task? _heartbeatLoop;
+    private volatile bool _draining;
 
     private sealed record PodWorker(CancellationTokenSource Cancel, Task Task);
 
@@ -81,6 +82,12 @@ public sealed class LabKubelet : IAsyncDisposable
         _heartbeatLoop = Task.Run(() => HeartbeatLoopAsync(_stop.Token), CancellationToken.None);
         Log($"lab kubelet up: {_topology.Nodes.Count} nodes registered, logs served on https://127.0.0.1:{Port}");
     }
+
+    /// <summary>
+    /// The lab is going away: bind nothing and start no pod any more, but keep confirming the
+    /// deletions of pods that are being removed.
+    /// </summary>
+    public void BeginShutdown() => _draining = true;
 
     // ------------------------------------------------------------------ nodes
 
@@ -202,6 +209,7 @@ public sealed class LabKubelet : IAsyncDisposable
     {
         if (Binder.NeedsBinding(pod))
         {
+            if (_draining) return;
             await BindAsync(pod, ct);
             return;
         }
@@ -216,7 +224,7 @@ public sealed class LabKubelet : IAsyncDisposable
             return;
         }
         if (pod.Status?.Phase is "Succeeded" or "Failed") return;
-        if (_workers.ContainsKey(uid)) return;
+        if (_workers.ContainsKey(uid) || _draining) return;
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         var task = Task.Run(() => RunPodSafelyAsync(pod, node, cts.Token), CancellationToken.None);
         if (!_workers.TryAdd(uid, new PodWorker(cts, task))) cts.Cancel();
@@ -492,12 +500,16 @@ public sealed class LabKubelet : IAsyncDisposable
     {
         var ns = pod.Metadata.NamespaceProperty;
         var name = pod.Metadata.Name;
-        Logs.Append(ns, name, container, runLog);
         var backoff = TimeSpan.FromSeconds(10);
         var restarts = 0;
+        Logs.Append(ns, name, container, runLog);
         await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
         while (!ct.IsCancellationRequested)
         {
+            // Each status shows the run that just died as lastState; its log is what
+            // `kubectl logs --previous` returns, and the current log is the newest run's.
+            Logs.Restart(ns, name, container);
+            Logs.Append(ns, name, container, runLog);
             var runStart = DateTime.UtcNow.AddSeconds(-1);
             restarts++;
             var last = new ContainerOutcome(container, 1, null, runStart, DateTime.UtcNow);
@@ -507,8 +519,6 @@ public sealed class LabKubelet : IAsyncDisposable
                 await EventAsync(pod, "Warning", "BackOff", "Back-off restarting failed container", "kubelet", node.Name);
             await Task.Delay(backoff, ct);
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromMinutes(5).Ticks));
-            Logs.Restart(ns, name, container);
-            Logs.Append(ns, name, container, runLog);
         }
     }
 
