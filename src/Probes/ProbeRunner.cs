@@ -128,8 +128,9 @@ public sealed class ProbeRunner
                 var links = _links.Value;
                 var peers = await _peerProbes.Value;
                 var after = _proc.DeviceCounters();
+                var candidates = await TestCandidatePortsAsync(peers);
                 return FlannelPortCheck.Evaluate(new FlannelFacts(plan.Node, plan.Flannel, plan.OverlayDevice, peers, _sample.Note,
-                    await links, before, after, await iptables));
+                    await links, before, after, await iptables) { CandidatePorts = candidates });
             }
             case CheckNames.PodCidrReachability:
                 return PodCidrReachabilityCheck.Evaluate(plan.Node, await _peerProbes.Value, _sample.Note);
@@ -165,6 +166,19 @@ public sealed class ProbeRunner
         var all = pending.SelectMany(p => new[] { p.Underlay, p.Overlay, p.Gateway }).OfType<Task<PingResult>>();
         await Task.WhenAll(all).ConfigureAwait(false);
         return pending.Select(p => new PeerProbe(p.Peer, p.Underlay?.Result, p.Overlay?.Result, p.Gateway?.Result)).ToList();
+    }
+
+    /// <summary>Seed 000's fix moves flannel to another port (8475): try such ports toward the peers whose overlay fails.</summary>
+    public static readonly int[] CandidateVxlanPorts = [8475, 8476, 8477];
+
+    private async Task<IReadOnlyList<UdpPortResult>> TestCandidatePortsAsync(IReadOnlyList<PeerProbe> peers)
+    {
+        if (!string.Equals(_s.Plan.Flannel.Type, "vxlan", StringComparison.OrdinalIgnoreCase)) return [];
+        var failing = peers.Where(p => p.Underlay is { Ok: true } && p.Overlay is { Ok: false }).Take(10).ToList();
+        if (failing.Count == 0) return [];
+        var tests = CandidateVxlanPorts.Where(port => port != _s.Plan.Flannel.Port)
+            .SelectMany(port => failing.Select(p => UdpPortProbe.TestAsync(p.Peer.NodeIp, port, _targetTimeout)));
+        return await Task.WhenAll(tests).ConfigureAwait(false);
     }
 
     private async Task<IReadOnlyList<DnsTargetProbe>> ProbeDnsAsync()

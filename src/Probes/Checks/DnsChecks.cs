@@ -81,7 +81,7 @@ public static class DnsLoopCheck
             .Concat(systemd?.Nameservers.Where(n => !n.IsLoopback).Select(n => n.Address) ?? [])
             .Distinct().ToList();
         var data = new Dictionary<string, string> { ["resolvConf"] = file.Path };
-        if (upstreams.Count > 0) data["upstreams"] = string.Join(",", upstreams);
+        if (upstreams.Count > 0) data[FindingDataKeys.Upstreams] = string.Join(",", upstreams);
         var where = $"kubelet resolvConf: {f.KubeletResolvConf.Path} ({f.KubeletResolvConf.Source})";
 
         if (parsed.Nameservers.Count == 0)

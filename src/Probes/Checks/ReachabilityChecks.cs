@@ -18,7 +18,11 @@ public sealed record FlannelFacts(
     Gathered<List<LinkInfo>> Links,
     Gathered<Dictionary<string, DeviceCounters>> CountersBefore,
     Gathered<Dictionary<string, DeviceCounters>> CountersAfter,
-    Gathered<IptablesSnapshot> Iptables);
+    Gathered<IptablesSnapshot> Iptables)
+{
+    /// <summary>Candidate ports tested toward the peers whose overlay fails (empty when none was tested).</summary>
+    public IReadOnlyList<UdpPortResult> CandidatePorts { get; init; } = [];
+}
 
 /// <summary>
 /// flannelPort: the underlay is fine but the VXLAN overlay is dead (seed 000: capture on UDP 8472
@@ -28,6 +32,9 @@ public sealed record FlannelFacts(
 /// </summary>
 public static class FlannelPortCheck
 {
+    /// <summary>Beyond this many failing peers, one grouped finding instead of one per peer (4 KiB budget).</summary>
+    public const int MaxPerPeerFindings = 5;
+
     public static CheckOutcome Evaluate(FlannelFacts f)
     {
         const string check = CheckNames.FlannelPort;
@@ -68,8 +75,9 @@ public static class FlannelPortCheck
             if (matrix.Count > 20) evidence.Add($"... {matrix.Count - 20} more peers");
             evidence.AddRange(counters);
             evidence.AddRange(dropRules.Select(r => $"dropping rule: {r} (`{r.DeleteCommand()}`)"));
+            evidence.AddRange(CandidateEvidence(f));
             var failing = string.Join(",", overlayBroken.Select(p => p.Peer.Name));
-            var fix = Remedy(port, dropRules);
+            var fix = Remedy(port, dropRules, PassingPort(f));
             if (selfSuspect)
             {
                 findings.Add(Broken(f, f.Self, $"VXLAN traffic on udp/{port} is blocked at this node ({f.Self}): the overlay to {overlayBroken.Count} of {testable} peers fails while their node IPs answer",
@@ -82,11 +90,18 @@ public static class FlannelPortCheck
                 findings.Add(Broken(f, null, $"VXLAN traffic on udp/{port} fails between {pair} while the underlay passes",
                     evidence, fix, failing, cause: $"udp/{port} blocked between {pair}"));
             }
-            else
+            else if (overlayBroken.Count <= MaxPerPeerFindings)
             {
+                // One finding per suspect peer, so every reporter's finding merges under that peer;
+                // each carries only its own row, keeping the termination message small.
                 foreach (var peer in overlayBroken)
                     findings.Add(Broken(f, peer.Peer.Name, $"VXLAN traffic on udp/{port} to {peer.Peer.Name} fails while its node IP answers and other peers' overlays work: {peer.Peer.Name} likely blocks the port",
-                        evidence, fix, failing));
+                        [Row(peer), .. counters, .. dropRules.Select(r => $"dropping rule: {r}")], fix, failing));
+            }
+            else
+            {
+                findings.Add(Broken(f, null, $"VXLAN traffic on udp/{port} fails from {f.Self} to {overlayBroken.Count} of {testable} peers while their node IPs answer",
+                    evidence, fix, failing, cause: $"udp/{port} blocked toward {overlayBroken.Count} peers from {f.Self}"));
             }
         }
         if (underlayDown.Count > 0)
@@ -109,14 +124,37 @@ public static class FlannelPortCheck
         Evidence = evidence,
         Remediation = fix,
         AutoAction = ActionNames.PatchFlannelBackend,
-        Data = new()
+        Data = FlannelData(f, failing, suspect),
+    };
+
+    /// <summary>What patchFlannelBackend needs (FindingDataKeys), plus who failed and who is blamed.</summary>
+    private static Dictionary<string, string> FlannelData(FlannelFacts f, string failing, string? suspect)
+    {
+        var data = new Dictionary<string, string>
         {
-            ["port"] = f.Backend.Port.ToString(),
+            [FindingDataKeys.BackendPort] = f.Backend.Port.ToString(),
             ["failingPeers"] = failing,
             ["suspectNode"] = suspect ?? "",
             ["reporter"] = f.Self,
-        },
-    };
+        };
+        if (PassingPort(f) is { } passing) data[FindingDataKeys.PassingPort] = passing.ToString();
+        if (SameL2Segment(f) is { } same) data[FindingDataKeys.SameL2Segment] = same ? "true" : "false";
+        return data;
+    }
+
+    /// <summary>The first candidate port that got through to every peer it was tried on.</summary>
+    public static int? PassingPort(FlannelFacts f) =>
+        f.CandidatePorts.GroupBy(r => r.Port).OrderBy(g => g.Key)
+            .FirstOrDefault(g => g.All(r => r.Passed))?.Key;
+
+    /// <summary>Whether every peer's node IP is inside a subnet connected to this node (host-gw would work), or null when unknown.</summary>
+    public static bool? SameL2Segment(FlannelFacts f)
+    {
+        if (!f.Links.Ok || f.Peers.Count == 0) return null;
+        var connected = f.Links.Value!.Where(l => l.Name != "lo").SelectMany(l => l.Prefixes).ToList();
+        if (connected.Count == 0) return null;
+        return f.Peers.All(p => connected.Any(c => Cidr.TryParse(c, out _, out var len) && len < 32 && Cidr.Overlaps(c, p.Peer.NodeIp + "/32")));
+    }
 
     private static Finding DropRuleOnly(FlannelFacts f, List<IptablesRule> rules, List<string> counters) => new()
     {
@@ -125,16 +163,22 @@ public static class FlannelPortCheck
         Cause = $"udp/{f.Backend.Port} drop rule at {f.Self}",
         Message = $"An iptables rule on this node drops or rejects the VXLAN port udp/{f.Backend.Port}; the overlay may fail for the traffic it matches",
         Evidence = [.. rules.Select(r => $"{r} (`{r.DeleteCommand()}`)"), .. counters],
-        Remediation = Remedy(f.Backend.Port, rules),
-        Data = new() { ["port"] = f.Backend.Port.ToString(), ["suspectNode"] = f.Self },
+        Remediation = Remedy(f.Backend.Port, rules, null),
+        Data = new() { [FindingDataKeys.BackendPort] = f.Backend.Port.ToString(), ["suspectNode"] = f.Self },
     };
 
-    private static string Remedy(int port, List<IptablesRule> rules)
+    private static IEnumerable<string> CandidateEvidence(FlannelFacts f) =>
+        f.CandidatePorts.GroupBy(r => r.Port).OrderBy(g => g.Key).Select(g =>
+            g.All(r => r.Passed)
+                ? $"candidate udp/{g.Key} gets through to {string.Join(", ", g.Select(r => r.Target))}"
+                : $"candidate udp/{g.Key} blocked toward {string.Join(", ", g.Where(r => !r.Passed).Select(r => r.Target))}");
+
+    private static string Remedy(int port, List<IptablesRule> rules, int? passing)
     {
         var delete = rules.Count > 0 ? $"Remove the dropping rule: `{rules[0].DeleteCommand()}`. " : "";
         return delete +
                $"If something outside the node blocks udp/{port} (a security agent, a network ACL), move flannel to a port that passes: " +
-               "`kubectl -n kube-flannel edit cm kube-flannel-cfg` (kube-system on older installs) and set net-conf.json Backend.Port (e.g. 8475), " +
+               $"`kubectl -n kube-flannel edit cm kube-flannel-cfg` (kube-system on older installs) and set net-conf.json Backend.Port ({(passing is { } pp ? $"{pp} passed the probe's test" : "e.g. 8475")}), " +
                "then restart the flannel pods (`kubectl -n kube-flannel delete pod -l app=flannel`). " +
                "If all nodes share one L2 segment, Backend.Type host-gw avoids encapsulation altogether.";
     }
@@ -179,7 +223,7 @@ public static class PodCidrReachabilityCheck
         if (probed.Count == 0)
             return CheckOutcome.Unknown(check, "no peers", peers.Count == 0 ? "no plan: no peers to test" : "no peer has a podCIDR in the plan");
         var down = probed.Where(p => !p.Gateway!.Ok).ToList();
-        var matrix = probed.Select(p => $"{self} -> {p.Peer.Name} gateway {p.Gateway!.Target}: {FlannelPortCheck.State(p.Gateway)}; node IP {p.Peer.NodeIp}: {FlannelPortCheck.State(p.Underlay)}").ToList();
+        var matrix = probed.Select(p => Cell(self, p)).ToList();
         if (sampleNote is not null) matrix.Add(sampleNote);
         if (down.Count == 0) return CheckOutcome.Pass(check, $"{probed.Count}/{probed.Count} peer pod networks reachable");
 
@@ -196,20 +240,35 @@ public static class PodCidrReachabilityCheck
                 Data = new() { ["suspectNode"] = self, ["downPeers"] = string.Join(",", down.Select(p => p.Peer.Name)) },
             });
         }
-        else
+        else if (down.Count <= FlannelPortCheck.MaxPerPeerFindings)
         {
+            // One finding per peer so reports from every node merge under the peer that is down;
+            // each carries only its own matrix cell.
             foreach (var p in down)
                 findings.Add(new Finding
                 {
                     Check = check, Severity = Severity.Critical, Cause = $"pod network of {p.Peer.Name} unreachable",
                     Message = $"The pod network of {p.Peer.Name} ({p.Peer.PodCidr}) does not answer from {self}" +
                               (p.Underlay is { Ok: true } ? " although its node IP does" : ""),
-                    Evidence = Cap(matrix), Remediation = remedy,
+                    Evidence = [Cell(self, p)], Remediation = remedy,
                     Data = new() { ["suspectNode"] = p.Peer.Name, ["reporter"] = self },
                 });
         }
+        else
+        {
+            findings.Add(new Finding
+            {
+                Check = check, Severity = Severity.Critical, Cause = $"pod networks of {down.Count} peers unreachable from {self}",
+                Message = $"{down.Count} of {probed.Count} peers' pod networks do not answer from {self}",
+                Evidence = Cap(matrix.Where(m => m.Contains("FAIL")).ToList()), Remediation = remedy,
+                Data = new() { ["downPeers"] = string.Join(",", down.Select(p => p.Peer.Name)), ["reporter"] = self },
+            });
+        }
         return CheckOutcome.From(check, findings, "");
     }
+
+    private static string Cell(string self, PeerProbe p) =>
+        $"{self} -> {p.Peer.Name} gateway {p.Gateway!.Target}: {FlannelPortCheck.State(p.Gateway)}; node IP {p.Peer.NodeIp}: {FlannelPortCheck.State(p.Underlay)}";
 
     private static List<string> Cap(List<string> lines) =>
         lines.Count <= 25 ? lines : [.. lines.Take(25), $"... {lines.Count - 25} more peers"];

@@ -29,7 +29,7 @@ public static class IpForwardCheck
                         Message = $"IPv4 forwarding is on now, but {last.Where} sets it to 0: it will be off after the next reboot or sysctl reload",
                         Evidence = [$"{key} = 1 (runtime)", .. evidence],
                         Remediation = $"Change {last.Where} to `{key} = 1` (or remove the line) so forwarding survives a reboot. {SysctlText.SystemWarning}",
-                        Data = new() { ["file"] = last.File, ["line"] = last.Line.ToString() },
+                        Data = new() { [FindingDataKeys.Value] = "1", ["file"] = last.File, ["line"] = last.Line.ToString() },
                     }], "");
                 }
                 return CheckOutcome.Pass(check, last is null ? $"{key} = 1 (not persisted by any sysctl file)" : $"{key} = 1 ({last.Where})");
@@ -58,7 +58,9 @@ public static class IpForwardCheck
                     Evidence = [$"{key} = 0 (runtime, /proc/sys/net/ipv4/ip_forward)", .. evidence],
                     Remediation = $"Run `sysctl -w {key}=1` now, {fix}. {SysctlText.SystemWarning}",
                     AutoAction = ActionNames.EnableIpForward,
-                    Data = last is null ? null : new() { ["file"] = last.File, ["line"] = last.Line.ToString(), ["configValue"] = last.Value },
+                    Data = last is null
+                        ? new() { [FindingDataKeys.Value] = "0" }
+                        : new() { [FindingDataKeys.Value] = "0", ["file"] = last.File, ["line"] = last.Line.ToString(), ["configValue"] = last.Value },
                 }], "");
             default:
                 return CheckOutcome.Unknown(check, "ip_forward unreadable", $"unexpected value '{Cut(runtime.Value)}' in /proc/sys/net/ipv4/ip_forward");
@@ -87,6 +89,7 @@ public static class BridgeNetfilterCheck
                 Evidence = ["/proc/sys/net/bridge/bridge-nf-call-iptables does not exist"],
                 Remediation = $"Run `modprobe br_netfilter` and `sysctl -w {key}=1`. {persist}",
                 AutoAction = ActionNames.EnableBridgeNetfilter,
+                Data = new() { [FindingDataKeys.Value] = "absent" },
             }], "");
         }
         var last = config.Value?.Last(key);
@@ -101,7 +104,7 @@ public static class BridgeNetfilterCheck
                         Message = $"bridge-nf-call-iptables is 1 now, but {last.Where} sets it to 0: it will be off after a reboot or sysctl reload",
                         Evidence = [$"{key} = 1 (runtime)", .. evidence],
                         Remediation = $"Change {last.Where} to `{key} = 1`. {SysctlText.SystemWarning}",
-                        Data = new() { ["file"] = last.File, ["line"] = last.Line.ToString() },
+                        Data = new() { [FindingDataKeys.Value] = "1", ["file"] = last.File, ["line"] = last.Line.ToString() },
                     }], "");
                 return CheckOutcome.Pass(check, $"{key} = 1");
             case "0":
@@ -112,7 +115,9 @@ public static class BridgeNetfilterCheck
                     Evidence = [$"{key} = 0 (runtime, /proc/sys/net/bridge/bridge-nf-call-iptables)", .. evidence],
                     Remediation = $"Run `sysctl -w {key}=1`{(last is not null && last.Value.Trim() == "0" ? $" and correct {last.Where}" : "")}. {persist} {SysctlText.SystemWarning}",
                     AutoAction = ActionNames.EnableBridgeNetfilter,
-                    Data = last is null ? null : new() { ["file"] = last.File, ["line"] = last.Line.ToString() },
+                    Data = last is null
+                        ? new() { [FindingDataKeys.Value] = "0" }
+                        : new() { [FindingDataKeys.Value] = "0", ["file"] = last.File, ["line"] = last.Line.ToString() },
                 }], "");
             default:
                 return CheckOutcome.Unknown(check, "bridge-nf-call-iptables unreadable", $"unexpected value '{IpForwardCheck.Cut(runtime.Value)}' for {key}");
@@ -144,7 +149,10 @@ public static class ConntrackCheck
         if (!dropLines.Ok) evidence.Add($"kernel log not readable: {dropLines.Error}");
 
         var suggested = SuggestMax(c, m);
-        var data = new Dictionary<string, string> { ["count"] = c.ToString(), ["max"] = m.ToString(), ["suggestedMax"] = suggested.ToString() };
+        var data = new Dictionary<string, string>
+        {
+            [FindingDataKeys.ConntrackCount] = c.ToString(), [FindingDataKeys.ConntrackMax] = m.ToString(), ["suggestedMax"] = suggested.ToString(),
+        };
         var fix = $"Run `sysctl -w net.netfilter.nf_conntrack_max={suggested}` and persist it: " +
                   $"`echo 'net.netfilter.nf_conntrack_max = {suggested}' > /etc/sysctl.d/90-conntrack.conf`. " +
                   "Look for what holds so many connections (`conntrack -S`, `conntrack -L | awk '{print $4}' | sort | uniq -c`).";

@@ -11,6 +11,8 @@ public sealed record LinkInfo(string Name, int Index, int Mtu, string? Kind, IRe
     public string? VxlanLink { get; init; }
     public int? VxlanPort { get; init; }
     public int? VxlanId { get; init; }
+    /// <summary>Addresses with their prefix length (<c>10.10.0.2/24</c>): the connected subnets.</summary>
+    public IReadOnlyList<string> Prefixes { get; init; } = [];
 }
 
 /// <summary>
@@ -33,9 +35,14 @@ public static class IpLinkJsonParser
                 var name = Str(e, "ifname");
                 if (name is null) continue;
                 var addresses = new List<string>();
+                var prefixes = new List<string>();
                 if (e.TryGetProperty("addr_info", out var ai) && ai.ValueKind == JsonValueKind.Array)
                     foreach (var a in ai.EnumerateArray())
-                        if (Str(a, "local") is { } local) addresses.Add(local);
+                        if (Str(a, "local") is { } local)
+                        {
+                            addresses.Add(local);
+                            if (Int(a, "prefixlen") is { } len) prefixes.Add($"{local}/{len}");
+                        }
                 string? kind = null, vlocal = null, vlink = null;
                 int? vport = null, vid = null;
                 if (e.TryGetProperty("linkinfo", out var li) && li.ValueKind == JsonValueKind.Object)
@@ -51,7 +58,7 @@ public static class IpLinkJsonParser
                 }
                 links.Add(new LinkInfo(name, Int(e, "ifindex") ?? 0, Int(e, "mtu") ?? 0, kind, addresses)
                 {
-                    VxlanLocal = vlocal, VxlanLink = vlink, VxlanPort = vport, VxlanId = vid,
+                    VxlanLocal = vlocal, VxlanLink = vlink, VxlanPort = vport, VxlanId = vid, Prefixes = prefixes,
                 });
             }
             return (links, null);

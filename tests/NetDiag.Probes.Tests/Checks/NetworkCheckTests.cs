@@ -75,6 +75,43 @@ public class FlannelPortCheckTests
     }
 
     [Fact]
+    public void A_candidate_port_that_gets_through_and_a_shared_segment_feed_the_auto_action()
+    {
+        var links = Gathered<List<LinkInfo>>.Of(
+        [
+            new LinkInfo("flannel.1", 3, 1450, "vxlan", []),
+            new LinkInfo("eth0", 2, 1500, null, ["10.10.0.1"]) { Prefixes = ["10.10.0.1/24"] },
+        ]);
+        var facts = Facts("n2", [Probe(1, true, false), Probe(3, true, true)]) with { Links = links };
+        facts = facts with
+        {
+            CandidatePorts =
+            [
+                new UdpPortResult("10.10.0.1", 8476, false, "no answer"),
+                new UdpPortResult("10.10.0.1", 8475, true, "port unreachable from the peer's kernel: the datagram got through"),
+            ],
+        };
+        var f = Assert.Single(FlannelPortCheck.Evaluate(facts).Findings);
+        Assert.Equal("8475", f.Data![FindingDataKeys.PassingPort]);
+        Assert.Equal("8472", f.Data[FindingDataKeys.BackendPort]);
+        Assert.Equal("true", f.Data[FindingDataKeys.SameL2Segment]);
+        Assert.Contains("8475 passed the probe's test", f.Remediation);
+
+        var routed = facts with { Links = Gathered<List<LinkInfo>>.Of([new LinkInfo("flannel.1", 3, 1450, "vxlan", []), new LinkInfo("eth0", 2, 1500, null, ["192.168.9.1"]) { Prefixes = ["192.168.9.1/24"] }]) };
+        Assert.Equal("false", Assert.Single(FlannelPortCheck.Evaluate(routed).Findings).Data![FindingDataKeys.SameL2Segment]);
+        var noCandidate = facts with { CandidatePorts = [new UdpPortResult("10.10.0.1", 8475, false, "no answer")] };
+        Assert.False(Assert.Single(FlannelPortCheck.Evaluate(noCandidate).Findings).Data!.ContainsKey(FindingDataKeys.PassingPort));
+    }
+
+    [Fact]
+    public void Many_failing_peers_give_one_grouped_finding()
+    {
+        var peers = Enumerable.Range(2, 12).Select(i => Probe(i, true, i > 8)).ToList();
+        var f = Assert.Single(FlannelPortCheck.Evaluate(Facts("n1", peers)).Findings);
+        Assert.Equal("udp/8472 blocked toward 7 peers from n1", f.Cause);
+    }
+
+    [Fact]
     public void A_dead_underlay_is_not_blamed_on_flannel()
     {
         var o = FlannelPortCheck.Evaluate(Facts("n1", [Probe(2, false, false), Probe(3, true, true)]));

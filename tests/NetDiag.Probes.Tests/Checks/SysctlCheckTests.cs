@@ -128,7 +128,7 @@ public class ConntrackCheckTests
             var f = o.Findings.Single();
             Assert.Contains($"nf_conntrack_count {count} / nf_conntrack_max {max}", f.Evidence[0]);
             Assert.Equal(ActionNames.RaiseConntrackMax, f.AutoAction);
-            Assert.Equal(count, f.Data!["count"]);
+            Assert.Equal(count, f.Data!["conntrackCount"]);
             Assert.True(long.Parse(f.Data["suggestedMax"]) >= 2 * long.Parse(max));
         }
     }

@@ -117,6 +117,11 @@ public sealed class ProbeLabTests(ProbeLabFixture fx)
             Assert.Contains(blamed.Evidence, e => e.Contains($"filter INPUT #") && e.Contains($"--dport {Lab.VxlanPort} -j DROP"));
             Assert.Contains(blamed.Evidence, e => e.StartsWith("flannel.1 during the pings: TX +") && e.Contains("RX +0 packets"));
             Assert.Equal("node-2", byNode["node-1"].Findings(CheckNames.FlannelPort).Single().Data!["suspectNode"]);
+            // Seed 000's fix, tested for real: 8475 reaches node-2's kernel where 8472 is dropped.
+            var fromNode1 = byNode["node-1"].Findings(CheckNames.FlannelPort).Single();
+            Assert.Equal("8475", fromNode1.Data![FindingDataKeys.PassingPort]);
+            Assert.Equal(Lab.VxlanPort.ToString(), fromNode1.Data[FindingDataKeys.BackendPort]);
+            Assert.Equal("true", fromNode1.Data[FindingDataKeys.SameL2Segment]);
             Assert.Equal("node-2", byNode["node-3"].Findings(CheckNames.FlannelPort).Single().Data!["suspectNode"]);
 
             // Seed 000's first test from node-1: node-2's pod network is down, node-3's is up.
@@ -179,8 +184,8 @@ public sealed class ProbeLabTests(ProbeLabFixture fx)
             var run = await fx.RunAsync(N2, fx.PlanFor(N2, CheckNames.Conntrack));
             var f = Assert.Single(run.Findings(CheckNames.Conntrack));
             Assert.Equal("conntrack usage high", f.Cause);
-            var count = long.Parse(f.Data!["count"]);
-            var max = long.Parse(f.Data["max"]);
+            var count = long.Parse(f.Data!["conntrackCount"]);
+            var max = long.Parse(f.Data["conntrackMax"]);
             Assert.True(count >= max * 0.9 && count < max, $"{count}/{max}");
             Assert.StartsWith($"nf_conntrack_count {count} / nf_conntrack_max {max}", f.Evidence[0]);
             Assert.Equal(ActionNames.RaiseConntrackMax, f.AutoAction);
