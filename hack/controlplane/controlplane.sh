@@ -106,11 +106,11 @@ cmd_install_deps() {
   [[ $EUID -eq 0 ]] || die "missing packages: $missing (run install-deps as root)"
   log "installing: $missing"
   # shellcheck disable=SC2086
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing; then
+  if ! DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $missing; then
     log "apt-get install failed; refreshing package lists and retrying"
-    apt-get update
+    apt-get -o DPkg::Lock::Timeout=600 update
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends $missing
   fi
 }
 
@@ -199,7 +199,6 @@ cmd_build() {
     return 0
   fi
 
-  ensure_deps
   mkdir -p "$CACHE"
   # One build at a time per cache (parallel test runs on the same machine).
   exec 9>"$CACHE/.build.lock"
@@ -207,6 +206,7 @@ cmd_build() {
     log "another build holds $CACHE/.build.lock; waiting for it..."
     flock 9
   fi
+  ensure_deps
   # It may have been built while we waited.
   [[ -z "$ver" ]] && ver="$(newest_cached_version)"
   if [[ -n "$ver" && -x "$CACHE/kubernetes-$ver/bin/kube-apiserver" && -x "$CACHE/kubernetes-$ver/bin/kube-controller-manager" ]]; then
@@ -397,6 +397,7 @@ is_running() {
   # guard against a recycled PID: argv[0] must be the component we started
   local exe
   exe="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1)"
+  [[ -f "$RUN/$name.bin" ]] || return 1
   [[ "$(basename -- "$exe")" == "$(basename -- "$(<"$RUN/$name.bin")")" ]]
 }
 
@@ -412,8 +413,9 @@ start_proc() {
   printf '\n===== %s starting %s =====\n' "$(date -Is)" "$name" >>"$logf"
   # The inner shell records its own PID and execs the binary, so the PID is
   # right whether or not setsid has to fork. No inherited stdio (callers that
-  # read our stdout must see EOF when this script exits).
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$bin" "$@" </dev/null >>"$logf" 2>&1 &
+  # read our stdout must see EOF when this script exits), and not our lock fds 8/9
+  # (or the daemons would hold the state/build lock for their whole life).
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pf" "$bin" "$@" </dev/null >>"$logf" 2>&1 8>&- 9>&- &
   local i
   for i in $(seq 1 50); do [[ -s "$pf" ]] && break; sleep 0.1; done
   [[ -s "$pf" ]] || die "$name did not start (log: $logf)"
@@ -629,10 +631,14 @@ cmd_down() {
     stop_proc etcd
   fi
   if [[ -d "$STATE" ]]; then
-    # refuse to delete anything that does not look like our state dir
-    [[ -f "$STATE/config" || -d "$RUN" || -d "$PKI" ]] || die "$STATE does not look like a control-plane state dir; not deleting"
-    rm -rf "$STATE"
-    log "removed $STATE"
+    # delete only what looks like our state dir (NETDIAG_CP_DIR could point anywhere)
+    if [[ "$(cd "$STATE" && pwd -P)" != / && ( -f "$STATE/config" || -d "$RUN" || -d "$PKI" ) ]]; then
+      rm -rf "$STATE"
+      log "removed $STATE"
+    else
+      rm -f "$STATE/.lock"
+      rmdir "$STATE" 2>/dev/null || log "left $STATE in place: it does not look like a control-plane state dir"
+    fi
   fi
   log "down"
 }
@@ -684,16 +690,28 @@ cmd_env() {
   echo "export KUBECONFIG=$KUBECONFIG_OUT"
 }
 
+# Serialise commands that change one state dir (e.g. the demo and a human both
+# running `up`). The lock file lives inside the state dir and goes with `down`.
+lock_state() {
+  mkdir -p "$STATE"
+  exec 8>"$STATE/.lock"
+  if ! flock -w "$((TIMEOUT * 2))" 8; then
+    die "another controlplane.sh command holds $STATE/.lock"
+  fi
+}
+
+lock_state_if_exists() { if [[ -d "$STATE" ]]; then lock_state; fi; }
+
 case "${1:-}" in
   install-deps)      cmd_install_deps ;;
   build)             cmd_build ;;
-  up)                cmd_up ;;
-  down)              cmd_down ;;
+  up)                lock_state; cmd_up ;;
+  down)              lock_state_if_exists; cmd_down ;;
   status)            cmd_status ;;
   env)               cmd_env ;;
-  restart-apiserver) cmd_restart_apiserver ;;
-  stop-apiserver)    cmd_stop_apiserver ;;
-  start-apiserver)   cmd_start_apiserver ;;
+  restart-apiserver) lock_state_if_exists; cmd_restart_apiserver ;;
+  stop-apiserver)    lock_state_if_exists; cmd_stop_apiserver ;;
+  start-apiserver)   lock_state_if_exists; cmd_start_apiserver ;;
   -h|--help|help)    usage ;;
   *)                 usage >&2; exit 2 ;;
 esac

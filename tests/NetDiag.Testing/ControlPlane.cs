@@ -152,12 +152,16 @@ public sealed class ControlPlane : IAsyncDisposable
     public CommandResult Kubectl(params string[] args)
         => KubectlAsync(args).GetAwaiter().GetResult();
 
-    /// <summary>Runs kubectl against this control plane, optionally feeding <paramref name="stdin"/> (e.g. for <c>apply -f -</c>).</summary>
+    /// <summary>
+    /// Runs kubectl against this control plane, optionally feeding <paramref name="stdin"/> (e.g.
+    /// for <c>apply -f -</c>). Killed after 5 minutes as a hang guard; pass kubectl's own
+    /// <c>--request-timeout</c> / <c>--timeout</c> for tighter limits.
+    /// </summary>
     public Task<CommandResult> KubectlAsync(IEnumerable<string> args, string? stdin = null, CancellationToken cancellationToken = default)
     {
-        var all = new List<string> { "--kubeconfig", KubeconfigPath, "--request-timeout=30s" };
+        var all = new List<string> { "--kubeconfig", KubeconfigPath };
         all.AddRange(args);
-        return RunAsync("kubectl", all, new Dictionary<string, string>(), stdin, TimeSpan.FromMinutes(2), null, cancellationToken);
+        return RunAsync("kubectl", all, new Dictionary<string, string>(), stdin, TimeSpan.FromMinutes(5), null, cancellationToken);
     }
 
     /// <summary>The last lines of a component's log: etcd, kube-apiserver or kube-controller-manager.</summary>
