@@ -1,0 +1,6 @@
+using NetDiag.Testing;
+
+namespace NetDiag.Api.Tests;
+
+[CollectionDefinition(ControlPlaneFixture.Collection)]
+public sealed class ControlPlaneCollection : ICollectionFixture<ControlPlaneFixture>;
