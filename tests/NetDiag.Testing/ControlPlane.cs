@@ -424,12 +424,23 @@ public sealed class ControlPlane : IAsyncDisposable
                 continue;
             }
             cp.Log($"stopping a control plane left behind by dead process {owner}: {dir}");
-            var env = new Dictionary<string, string> { ["NETDIAG_CP_DIR"] = dir };
-            var result = await RunAsync("bash", [cp.ScriptPath, "down"], env, null, cp._options.CommandTimeout, cp.Log, cancellationToken)
-                .ConfigureAwait(false);
-            if (result.ExitCode != 0)
+            // Best effort: a leftover whose daemons still hold its lock (started by a script
+            // version that leaked the lock fd) would make `down` wait on flock for 2 x TIMEOUT;
+            // a short TIMEOUT and a caught failure keep one stuck leftover from failing every
+            // later test run's start.
+            var env = new Dictionary<string, string> { ["NETDIAG_CP_DIR"] = dir, ["NETDIAG_CP_TIMEOUT"] = "10" };
+            try
             {
-                cp.Log($"could not clean up {dir}: {result.StdErr}");
+                var result = await RunAsync("bash", [cp.ScriptPath, "down"], env, null, TimeSpan.FromSeconds(60), cp.Log, cancellationToken)
+                    .ConfigureAwait(false);
+                if (result.ExitCode != 0)
+                {
+                    cp.Log($"could not clean up {dir}: {result.StdErr}");
+                }
+            }
+            catch (ControlPlaneException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                cp.Log($"could not clean up {dir}: {e.Message}");
             }
         }
     }
