@@ -29,6 +29,8 @@ builder.Services
 try
 {
     using var host = builder.Build();
+    // Validate before starting, so a bad setting ends in the message below rather than a host stack trace.
+    _ = host.Services.GetRequiredService<IOptions<OperatorOptions>>().Value;
     await host.RunAsync();
     return OperatorHostedService.ExitCode;
 }
