@@ -32,6 +32,7 @@ environment (defaults):
   NETDIAG_SERVICE_CIDR=10.0.0.0/24     --service-cluster-ip-range (the network-namespace lab
                                        cluster wants 10.(96+I).0.0/16 for its lab index I)
   NETDIAG_CP_TIMEOUT=90                seconds to wait for readiness
+  NETDIAG_STOP_GRACE=5                 seconds between TERM and KILL when stopping
   NETDIAG_K8S_DEB_VERSION=             pin the Debian source version (else: newest cached,
                                        else what apt offers)
   NETDIAG_KUBE_BIN_DIR=                use these kube-apiserver/kube-controller-manager
@@ -256,8 +257,7 @@ cmd_build() {
     cd "$work/src"
     export HOME="$work/home" GOCACHE="$work/gocache" TMPDIR="$work/tmp" \
            GOPATH="$work/home/go" CGO_ENABLED=0 GOPROXY=off GOFLAGS= GO111MODULE=on \
-           KUBE_GIT_VERSION="$kver" KUBE_GIT_TREE_STATE=clean KUBE_GIT_COMMIT="" \
-           KUBE_BUILD_PLATFORMS=linux/amd64
+           KUBE_GIT_VERSION="$kver" KUBE_GIT_TREE_STATE=clean KUBE_GIT_COMMIT=""
     make WHAT="cmd/kube-apiserver cmd/kube-controller-manager"
   ) >>"$blog" 2>&1 </dev/null &
   if ! heartbeat_wait $! "building" "$blog"; then
