@@ -36,6 +36,9 @@ public sealed record RunStatusInput
 /// </summary>
 public static class StatusCalculator
 {
+    /// <summary>Healthy=Unknown: no Critical or Warning finding, but some check could not run.</summary>
+    public const string ChecksUnknown = "ChecksUnknown";
+
     public static NetworkDiagnosisStatus ForRun(RunStatusInput input)
     {
         var d = input.Diagnosis;
@@ -82,10 +85,12 @@ public static class StatusCalculator
             ? Condition(ConditionTypes.Ready, "True", Reasons.RunCompleted, message, generation)
             : Condition(ConditionTypes.Ready, "False", Reasons.Running, message, generation);
         var healthy = input.Complete
-            ? counts.Critical + counts.Warning == 0
-                ? Condition(ConditionTypes.Healthy, "True", Reasons.NoFindings,
-                    counts.Unknown == 0 ? "No critical or warning findings" : $"No critical or warning findings; {counts.Unknown} unknown", generation)
-                : Condition(ConditionTypes.Healthy, "False", Reasons.FindingsPresent, Counts(counts), generation)
+            ? counts.Critical + counts.Warning > 0
+                ? Condition(ConditionTypes.Healthy, "False", Reasons.FindingsPresent, Counts(counts), generation)
+                : counts.Unknown > 0
+                    // Nothing known to be broken, but not everything could be verified: not a pass.
+                    ? Condition(ConditionTypes.Healthy, "Unknown", ChecksUnknown, $"No critical or warning findings, but {counts.Unknown} unknown", generation)
+                    : Condition(ConditionTypes.Healthy, "True", Reasons.NoFindings, "No critical or warning findings", generation)
             : old?.Conditions?.FirstOrDefault(c => c.Type == ConditionTypes.Healthy) is { } previous && previous.Reason != Reasons.InvalidSpec
                 ? previous // a run in progress does not un-know what the last run found
                 : Condition(ConditionTypes.Healthy, "Unknown", Reasons.Running, "No run has finished for this generation yet", generation);

@@ -133,7 +133,8 @@ public sealed class StatusTests
     {
         var status = StatusCalculator.ForRun(Input(Diagnosis(), true, [OnNode("n1", CheckNames.ProbeFailed, "probe timed out", Severity.Unknown)], reported: 0));
         Assert.Equal(Phases.Failed, status.Phase);
-        Assert.Equal("True", status.Conditions!.Single(c => c.Type == "Healthy").Status); // no critical/warning: but Unknown is counted
+        var healthy = status.Conditions!.Single(c => c.Type == "Healthy");
+        Assert.Equal(("Unknown", StatusCalculator.ChecksUnknown), (healthy.Status, healthy.Reason)); // nothing verified is not a pass
         Assert.Equal(1, status.Summary!.Unknown);
     }
 
