@@ -27,10 +27,21 @@ public static class CronSchedule
         }
         catch (CronFormatException e)
         {
-            problem = $"\"{schedule}\" is not a valid cron expression ({e.Message.TrimEnd('.')}); " +
+            problem = $"\"{schedule}\" is not a valid cron expression ({Detail(e)}); " +
                       "use 5 fields (minute hour day-of-month month day-of-week) such as \"0 2 * * *\", or a macro like @daily";
             return false;
         }
+    }
+
+    // Cronos says "The given cron expression has an invalid format. Hours: Value must be ...":
+    // the part after the preamble is what tells the user which field is wrong.
+    private static string Detail(CronFormatException e)
+    {
+        const string preamble = "has an invalid format.";
+        var message = e.Message;
+        var at = message.IndexOf(preamble, StringComparison.Ordinal);
+        var detail = at >= 0 && at + preamble.Length < message.Length ? message[(at + preamble.Length)..].Trim() : message;
+        return detail.TrimEnd('.');
     }
 
     /// <summary>Finds an IANA zone (from the system's tz database); null or empty means UTC.</summary>
