@@ -162,12 +162,7 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     /// <summary>One reconcile of one key, with its outcome fed back into the queue. Never throws.</summary>
     internal async Task ReconcileOneAsync(ObjectKey key, CancellationToken token)
     {
-        using var scope = _logger.BeginScope(new Dictionary<string, object>
-        {
-            ["controller"] = Name,
-            ["key"] = key.ToString(),
-            ["reconcileId"] = Guid.NewGuid().ToString("N")[..12],
-        });
+        using var scope = _logger.BeginScope(new ReconcileScope(Name, key.ToString(), Guid.NewGuid().ToString("N")[..12]));
         var started = _time.GetTimestamp();
         _logger.Reconciling();
         try
@@ -253,4 +248,20 @@ public interface IController
 {
     string Name { get; }
     Task RunAsync(CancellationToken stoppingToken);
+}
+
+/// <summary>
+/// The log scope of one reconcile: structured properties (controller, key, reconcileId) for JSON
+/// logs, and a readable form for plain text.
+/// </summary>
+internal sealed class ReconcileScope(string controller, string key, string reconcileId) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    private readonly KeyValuePair<string, object?>[] _items =
+        [new("controller", controller), new("key", key), new("reconcileId", reconcileId)];
+
+    public KeyValuePair<string, object?> this[int index] => _items[index];
+    public int Count => _items.Length;
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => ((IEnumerable<KeyValuePair<string, object?>>)_items).GetEnumerator();
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    public override string ToString() => $"{controller} {key} (reconcile {reconcileId})";
 }
