@@ -89,7 +89,7 @@ public sealed class EventRecorderIntegrationTests(ControlPlaneFixture cp, ITestO
         }
         finally
         {
-            cp.Kubectl("delete", "networkdiagnosis", name, "--ignore-not-found", "--wait=false");
+            cp.Kubectl("delete", "networkdiagnoses.netdiag.io", name, "--ignore-not-found", "--wait=false");
         }
     }
 

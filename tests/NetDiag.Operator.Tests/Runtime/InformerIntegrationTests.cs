@@ -147,9 +147,10 @@ public sealed class InformerIntegrationTests(ControlPlaneFixture cp, Xunit.Abstr
     public async Task A_custom_resource_informer_waits_out_a_missing_crd_then_syncs_and_watches()
     {
         // A CRD of our own, so the informer starts before it exists (404, then 429/503 while its
-        // storage initialises) whatever other tests have installed.
+        // storage initialises) whatever other tests have installed. Its names differ from the real
+        // CRD's, so `kubectl get networkdiagnosis` in other tests never becomes ambiguous.
         var group = $"{Unique("g")}.runtime-test.netdiag.io";
-        const string plural = "networkdiagnoses";
+        const string plural = "rtdiagnoses";
         var informer = new Informer<V1alpha1NetworkDiagnosis>(
             KubernetesListerWatchers.ClusterCustomObjects<V1alpha1NetworkDiagnosis, V1alpha1NetworkDiagnosisList>(_client, group, "v1alpha1", plural),
             TimeProvider.System, new XunitLogger(output, "crd"), backoff: new BackoffPolicy(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)));
@@ -169,7 +170,7 @@ public sealed class InformerIntegrationTests(ControlPlaneFixture cp, Xunit.Abstr
                 spec:
                   group: {{group}}
                   scope: Cluster
-                  names: {kind: NetworkDiagnosis, listKind: NetworkDiagnosisList, plural: {{plural}}, singular: networkdiagnosis}
+                  names: {kind: RtDiagnosis, listKind: RtDiagnosisList, plural: {{plural}}, singular: rtdiagnosis}
                   versions:
                   - name: v1alpha1
                     served: true
@@ -184,7 +185,7 @@ public sealed class InformerIntegrationTests(ControlPlaneFixture cp, Xunit.Abstr
 
             var nd = $$"""
                 apiVersion: {{group}}/v1alpha1
-                kind: NetworkDiagnosis
+                kind: RtDiagnosis
                 metadata: {name: flannel-cluster}
                 spec: {checks: [dnsLoop, ipForward], timeout: 90s, maxConcurrentProbes: 5}
                 """;

@@ -116,7 +116,7 @@ public sealed class OperatorProcessTests(ControlPlaneFixture cp, ITestOutputHelp
             foreach (var resource in new[] { "networkdiagnoses", "nodes", "jobs", "pods" })
                 Assert.Contains($"netdiag_informer_lists_total{{resource=\"{resource}\"}} 1\n", metrics); // one LIST each, no resync
             Assert.Equal(404, Get(http, "/nope").Status);
-            cp.Kubectl("delete", "networkdiagnosis", name, "--wait=false");
+            cp.Kubectl("delete", "networkdiagnoses.netdiag.io", name, "--wait=false");
 
             p.Terminate();
             var code = await p.WaitForExitAsync(TimeSpan.FromSeconds(60));
