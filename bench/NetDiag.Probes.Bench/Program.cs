@@ -8,12 +8,14 @@ using NetDiag.Probes.Parsing;
 using NetDiag.Probes.Tests;
 
 // Usage: NetDiag.Probes.Bench <path to the NativeAOT netdiag-probe> [report.md]
-if (args.Length < 1 || !File.Exists(args[0]))
+//        NetDiag.Probes.Bench --parse-only      (the parser figure alone, no lab, no root)
+var parseOnly = args.Length == 1 && args[0] == "--parse-only";
+if (!parseOnly && (args.Length < 1 || !File.Exists(args[0])))
 {
     Console.Error.WriteLine("usage: NetDiag.Probes.Bench <netdiag-probe binary> [report.md]");
     return 64;
 }
-var probe = Path.GetFullPath(args[0]);
+var probe = parseOnly ? "" : Path.GetFullPath(args[0]);
 var reportFile = args.Length > 1 ? args[1] : null;
 const int Repeats = 5;
 var rows = new List<(string What, string Figure, string Goal)>();
@@ -23,14 +25,28 @@ var dump = IptablesDumpGenerator.Generate(100_000);
 var lines = dump.Count(c => c == '\n');
 for (var i = 0; i < 2; i++) IptablesSaveParser.Parse(dump); // warm up the JIT
 var parseTimes = new List<double>();
+var parseCpu = new List<double>();
+var self = Process.GetCurrentProcess();
 for (var i = 0; i < Repeats; i++)
 {
+    // CPU time next to wall time: on a shared, oversubscribed machine the wall clock mostly
+    // measures the other tenants; CPU time is the parser's own cost.
+    self.Refresh();
+    var cpu0 = self.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     var set = IptablesSaveParser.Parse(dump);
     parseTimes.Add(sw.Elapsed.TotalMilliseconds);
-    if (set.Rules.Count < lines * 0.7) throw new InvalidOperationException("parse lost rules");
+    self.Refresh();
+    parseCpu.Add((self.TotalProcessorTime - cpu0).TotalMilliseconds);
+    if (set.Rules.Count < lines * 0.6) throw new InvalidOperationException("parse lost rules");
 }
-rows.Add(($"iptables-save parse, {lines} lines (in process, median of {Repeats})", $"{Median(parseTimes):0} ms (min {parseTimes.Min():0})", "< 300 ms"));
+rows.Add(($"iptables-save parse, {lines} lines (in process, median of {Repeats})",
+    $"{Median(parseTimes):0} ms wall (min {parseTimes.Min():0}), {Median(parseCpu):0} ms CPU (min {parseCpu.Min():0})", "< 300 ms"));
+if (parseOnly)
+{
+    foreach (var (what, figure, goal) in rows) Console.WriteLine($"{what}: {figure} (goal {goal})");
+    return 0;
+}
 
 // 2. The probe in a lab node.
 Console.Error.WriteLine("building a 4-node lab ...");
@@ -97,19 +113,22 @@ foreach (var (label, peers) in new[] { ($"{realPeers.Count} peers", realPeers), 
     rows.Add(($"seed 000 shell commands, {label} (one run)", $"{r.WallMs:0} ms wall, {r.RssKb / 1024.0:0.0} MB peak RSS (largest single process)", "reference"));
 }
 
-// 4. The probe on a node whose iptables holds the 100k-line rule set (iptables-nft-save included).
+// 4. The probe on a node whose iptables holds the 100k-line rule set. Loaded into the legacy
+// backend (iptables-nft-restore of 100k lines takes minutes here): the probe dumps both backends
+// and must pick the legacy one, which now holds the Kubernetes chains.
 var bigRules = Path.Combine(work, "big.rules");
-// Restored with --noflush at the end of the bench: it replaces the lab's KUBE-SERVICES, which no longer matters.
 await File.WriteAllTextAsync(bigRules, dump);
-var restore = await node.ExecAsync("iptables-restore", ["-w", "10", "--noflush", bigRules], null, default, TimeSpan.FromMinutes(5));
+var restore = await node.ExecAsync("iptables-legacy-restore", ["-w", "10", bigRules], null, default, TimeSpan.FromMinutes(10));
 if (restore.Succeeded)
 {
     var planFile = Path.Combine(work, "plan-fw.json");
     await File.WriteAllTextAsync(planFile, ProbeReportCodec.SerializePlan(Plan(realPeers) with { Checks = ["firewall", "kubeProxy"] }));
     var runs = new List<(double WallMs, long RssKb, string Out)>();
     for (var i = 0; i < 3; i++) runs.Add(await TimedAsync(probe, "--plan", planFile, "--output", "json"));
-    var save = await TimedAsync("sh", "-c", "iptables-nft-save > /dev/null");
-    rows.Add(($"probe firewall+kubeProxy on a node with {lines} iptables lines (median of 3)", $"{Median(runs.Select(r => r.WallMs)):0} ms wall, {runs.Max(r => r.RssKb) / 1024.0:0.0} MB peak RSS", "(iptables-nft-save alone: " + $"{save.WallMs:0} ms)"));
+    var save = await TimedAsync("sh", "-c", "iptables-legacy-save > /dev/null");
+    ProbeReportCodec.TryParseFromLog(runs[^1].Out, out var fwReport, out _);
+    var backendNote = fwReport?.Findings.SelectMany(f => f.Evidence).FirstOrDefault(e => e.Contains("backend")) ?? fwReport?.Checks.FirstOrDefault()?.Reason ?? "";
+    rows.Add(($"probe firewall+kubeProxy on a node with {lines} iptables lines (median of 3)", $"{Median(runs.Select(r => r.WallMs)):0} ms wall, {runs.Max(r => r.RssKb) / 1024.0:0.0} MB peak RSS", $"(iptables-legacy-save alone: {save.WallMs:0} ms; {backendNote})"));
 }
 else
 {
@@ -117,7 +136,7 @@ else
 }
 
 var md = new StringBuilder();
-md.AppendLine($"# Probe benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores)");
+md.AppendLine($"# Probe benchmark ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
 md.AppendLine();
 md.AppendLine($"probe: {probe} ({new FileInfo(probe).Length / 1024.0 / 1024.0:0.0} MB, NativeAOT)");
 md.AppendLine();

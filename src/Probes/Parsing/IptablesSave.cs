@@ -132,7 +132,7 @@ public static class IptablesSaveParser
 
         string? table = null;
         var lineNo = 0;
-        var tokens = new List<string>(32);
+        var names = new Interner();
         foreach (var raw in text.AsSpan().EnumerateLines())
         {
             lineNo++;
@@ -146,20 +146,20 @@ public static class IptablesSaveParser
                         set.Warnings.Add($"line {lineNo}: table {table} has no COMMIT before *{line[1..].ToString()}");
                         set.Complete = false;
                     }
-                    table = line[1..].Trim().ToString();
+                    table = names.Get(line[1..].Trim());
                     if (table.Length == 0) { set.Warnings.Add($"line {lineNo}: empty table name"); table = null; }
                     break;
                 case ':':
                     if (table is null) { set.Warnings.Add($"line {lineNo}: chain declared outside a table"); break; }
                     var decl = line[1..];
                     var sp = decl.IndexOf(' ');
-                    var name = (sp < 0 ? decl : decl[..sp]).ToString();
+                    var name = names.Get(sp < 0 ? decl : decl[..sp]);
                     string? policy = null;
                     if (sp >= 0)
                     {
                         var rest = decl[(sp + 1)..].TrimStart();
                         var sp2 = rest.IndexOf(' ');
-                        var p = (sp2 < 0 ? rest : rest[..sp2]).ToString();
+                        var p = names.Get(sp2 < 0 ? rest : rest[..sp2]);
                         policy = p == "-" || p.Length == 0 ? null : p;
                     }
                     if (name.Length == 0) set.Warnings.Add($"line {lineNo}: chain without a name");
@@ -174,7 +174,7 @@ public static class IptablesSaveParser
                     else if (line.StartsWith("-A ") || line.StartsWith("-I "))
                     {
                         if (table is null) { set.Warnings.Add($"line {lineNo}: rule outside a table"); break; }
-                        var rule = ParseRule(table, line, lineNo, set, tokens);
+                        var rule = ParseRule(table, line, lineNo, set, names);
                         if (rule is not null) set.AddRule(rule);
                     }
                     else
@@ -192,39 +192,41 @@ public static class IptablesSaveParser
         return set;
     }
 
-    private static IptablesRule? ParseRule(string table, ReadOnlySpan<char> line, int lineNo, IptablesRuleset set, List<string> tokens)
+    private static IptablesRule? ParseRule(string table, ReadOnlySpan<char> line, int lineNo, IptablesRuleset set, Interner names)
     {
-        tokens.Clear();
-        if (!Tokenize(line, tokens))
-            set.Warnings.Add($"line {lineNo}: unbalanced quotes");
-        if (tokens.Count < 2) { set.Warnings.Add($"line {lineNo}: rule without a chain"); return null; }
-        var chain = tokens[1];
+        // Walks the tokens as spans and materialises only the values the checks keep: a kube-proxy
+        // dump is mostly long comments and statistic matches that nobody reads.
+        var rest = line[3..];
+        var tokens = new Tokenizer(rest);
+        if (!tokens.Next(out var chainSpan, out _)) { set.Warnings.Add($"line {lineNo}: rule without a chain"); return null; }
+        var chain = names.Get(chainSpan);
         string? proto = null, src = null, dst = null, inIf = null, outIf = null, dports = null, target = null, comment = null, state = null;
         bool other = false, negation = false, negateNext = false;
-        for (var i = 2; i < tokens.Count; i++)
+        while (tokens.Next(out var t, out _))
         {
-            var t = tokens[i];
-            string? Next() => i + 1 < tokens.Count ? tokens[++i] : null;
-            if (t == "!") { negateNext = true; negation = true; continue; }
+            if (t.SequenceEqual("!")) { negateNext = true; negation = true; continue; }
             var neg = negateNext;
             negateNext = false;
+            if (t.Length < 2 || t[0] != '-') continue;
             switch (t)
             {
-                case "-p": case "--protocol": proto = Neg(neg, Next()); break;
-                case "-s": case "--source": src = Neg(neg, Next()); break;
-                case "-d": case "--destination": dst = Neg(neg, Next()); break;
-                case "-i": case "--in-interface": inIf = Neg(neg, Next()); break;
-                case "-o": case "--out-interface": outIf = Neg(neg, Next()); break;
+                case "-p": case "--protocol": proto = Value(ref tokens, neg, names); break;
+                case "-s": case "--source": src = Value(ref tokens, neg, null); break;
+                case "-d": case "--destination": dst = Value(ref tokens, neg, null); break;
+                case "-i": case "--in-interface": inIf = Value(ref tokens, neg, names); break;
+                case "-o": case "--out-interface": outIf = Value(ref tokens, neg, names); break;
                 case "--dport": case "--destination-port": case "--dports": case "--destination-ports":
-                    var v = Next();
+                    var v = Value(ref tokens, false, null);
                     if (neg) other = true; else dports = v;
                     break;
-                case "-j": case "--jump": case "-g": case "--goto": target = Next(); break;
-                case "--comment": comment = Next(); break;
-                case "--ctstate": case "--state": state = Neg(neg, Next()); other = true; break;
+                case "-j": case "--jump": case "-g": case "--goto": target = Value(ref tokens, false, names); break;
+                case "--comment": comment = Value(ref tokens, false, null); break;
+                case "--ctstate": case "--state": state = Value(ref tokens, neg, names); other = true; break;
                 case "-m": case "--match":
-                    var module = Next();
-                    if (module is not ("comment" or "udp" or "tcp" or "multiport" or "conntrack" or "state")) other = true;
+                    if (tokens.Next(out var module, out _)
+                        && !(module.SequenceEqual("comment") || module.SequenceEqual("udp") || module.SequenceEqual("tcp")
+                             || module.SequenceEqual("multiport") || module.SequenceEqual("conntrack") || module.SequenceEqual("state")))
+                        other = true;
                     break;
                 default:
                     // Module options we do not model (--reject-with, --mark, ...): a target option is
@@ -232,6 +234,7 @@ public static class IptablesSaveParser
                     break;
             }
         }
+        if (!tokens.Balanced) set.Warnings.Add($"line {lineNo}: unbalanced quotes");
         return new IptablesRule(table, chain, set.NextPosition(table, chain), lineNo, line.ToString())
         {
             Protocol = proto, Source = src, Destination = dst, InInterface = inIf, OutInterface = outIf,
@@ -240,41 +243,71 @@ public static class IptablesSaveParser
         };
     }
 
-    private static string? Neg(bool neg, string? value) => value is null ? null : neg ? "!" + value : value;
+    private static string? Value(ref Tokenizer tokens, bool negated, Interner? names)
+    {
+        if (!tokens.Next(out var v, out var quoted)) return null;
+        var text = quoted ? Unquote(v) : names is not null ? names.Get(v) : v.ToString();
+        return negated ? "!" + text : text;
+    }
+
+    private static string Unquote(ReadOnlySpan<char> v)
+    {
+        if (v.IndexOf('\\') < 0) return v.ToString();
+        var sb = new System.Text.StringBuilder(v.Length);
+        for (var i = 0; i < v.Length; i++)
+        {
+            if (v[i] == '\\' && i + 1 < v.Length) i++;
+            sb.Append(v[i]);
+        }
+        return sb.ToString();
+    }
 
     /// <summary>Splits on spaces, honouring the double quotes iptables-save puts around comments.</summary>
-    private static bool Tokenize(ReadOnlySpan<char> line, List<string> tokens)
+    private ref struct Tokenizer(ReadOnlySpan<char> text)
     {
-        var i = 0;
-        var balanced = true;
-        while (i < line.Length)
+        private readonly ReadOnlySpan<char> _text = text;
+        private int _i;
+        public bool Balanced { get; private set; } = true;
+
+        /// <summary>The next token; for a quoted one, the text between the quotes (escapes kept).</summary>
+        public bool Next(out ReadOnlySpan<char> token, out bool quoted)
         {
-            while (i < line.Length && line[i] == ' ') i++;
-            if (i >= line.Length) break;
-            if (line[i] == '"')
+            while (_i < _text.Length && _text[_i] == ' ') _i++;
+            quoted = false;
+            if (_i >= _text.Length) { token = default; return false; }
+            if (_text[_i] == '"')
             {
-                var sb = new System.Text.StringBuilder();
-                i++;
-                var closed = false;
-                while (i < line.Length)
-                {
-                    var c = line[i];
-                    if (c == '\\' && i + 1 < line.Length) { sb.Append(line[i + 1]); i += 2; continue; }
-                    if (c == '"') { closed = true; i++; break; }
-                    sb.Append(c);
-                    i++;
-                }
-                if (!closed) balanced = false;
-                tokens.Add(sb.ToString());
+                quoted = true;
+                var start = ++_i;
+                while (_i < _text.Length && _text[_i] != '"')
+                    _i += _text[_i] == '\\' && _i + 1 < _text.Length ? 2 : 1;
+                if (_i >= _text.Length) { Balanced = false; token = _text[start..]; return true; }
+                token = _text[start.._i];
+                _i++;
+                return true;
             }
-            else
-            {
-                var start = i;
-                while (i < line.Length && line[i] != ' ') i++;
-                tokens.Add(line[start..i].ToString());
-            }
+            var s = _i;
+            while (_i < _text.Length && _text[_i] != ' ') _i++;
+            token = _text[s.._i];
+            return true;
         }
-        return balanced;
+    }
+
+    /// <summary>One string per distinct chain, target or interface name: 100k rules share a few hundred.</summary>
+    private sealed class Interner
+    {
+        private readonly Dictionary<string, string> _map = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+        public Interner() => _lookup = _map.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public string Get(ReadOnlySpan<char> s)
+        {
+            if (_lookup.TryGetValue(s, out var existing)) return existing;
+            var str = s.ToString();
+            _map[str] = str;
+            return str;
+        }
     }
 
     private static string Cut(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
