@@ -58,10 +58,11 @@ RUN RID="linux-$([ "$TARGETARCH" = "arm64" ] && echo arm64 || echo x64)" \
  && rm -f /out/*.dbg /out/*.pdb /out/*.xml
 
 # Debian slim with the node tools the probe runs: iptables (iptables-nft-save and
-# iptables-legacy-save, both backends), iproute2 (ip -d -j addr) and conntrack.
+# iptables-legacy-save, both backends), iproute2 (ip -d -j addr), conntrack, and ping (the
+# fallback .NET uses for ICMP when raw sockets are refused).
 FROM debian:bookworm-slim AS probe
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iptables iproute2 conntrack \
+ && apt-get install -y --no-install-recommends iptables iproute2 conntrack iputils-ping \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=probe-build /out/netdiag-probe /usr/local/bin/netdiag-probe
 # Runs as root with hostNetwork and hostPID (ICMP raw sockets, iptables-save, /proc of the host);
