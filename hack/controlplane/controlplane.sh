@@ -695,23 +695,47 @@ cmd_env() {
 lock_state() {
   mkdir -p "$STATE"
   exec 8>"$STATE/.lock"
+  flock -n 8 && return 0
+  if daemons_hold_lock; then
+    log "the lock $STATE/.lock was inherited by this control plane's own daemons (started by an older controlplane.sh); going ahead without it"
+    return 0
+  fi
+  log "waiting for another controlplane.sh command on $STATE (lock $STATE/.lock)..."
   if ! flock -w "$((TIMEOUT * 2))" 8; then
     die "another controlplane.sh command holds $STATE/.lock"
   fi
 }
 
+# Does one of our recorded daemons have the state lock file open (leaked fd)?
+daemons_hold_lock() {
+  local n pid lock
+  lock="$(readlink -f "$STATE/.lock")"
+  for n in etcd kube-apiserver kube-controller-manager; do
+    is_running "$n" || continue
+    pid="$(<"$(pidfile "$n")")"
+    if find "/proc/$pid/fd" -maxdepth 1 -lname "$lock" 2>/dev/null | grep -q .; then return 0; fi
+  done
+  return 1
+}
+
 lock_state_if_exists() { if [[ -d "$STATE" ]]; then lock_state; fi; }
 
-case "${1:-}" in
-  install-deps)      cmd_install_deps ;;
-  build)             cmd_build ;;
-  up)                lock_state; cmd_up ;;
-  down)              lock_state_if_exists; cmd_down ;;
-  status)            cmd_status ;;
-  env)               cmd_env ;;
-  restart-apiserver) lock_state_if_exists; cmd_restart_apiserver ;;
-  stop-apiserver)    lock_state_if_exists; cmd_stop_apiserver ;;
-  start-apiserver)   lock_state_if_exists; cmd_start_apiserver ;;
-  -h|--help|help)    usage ;;
-  *)                 usage >&2; exit 2 ;;
-esac
+main() {
+  case "${1:-}" in
+    install-deps)      cmd_install_deps ;;
+    build)             cmd_build ;;
+    up)                lock_state; cmd_up ;;
+    down)              lock_state_if_exists; cmd_down ;;
+    status)            cmd_status ;;
+    env)               cmd_env ;;
+    restart-apiserver) lock_state_if_exists; cmd_restart_apiserver ;;
+    stop-apiserver)    lock_state_if_exists; cmd_stop_apiserver ;;
+    start-apiserver)   lock_state_if_exists; cmd_start_apiserver ;;
+    -h|--help|help)    usage ;;
+    *)                 usage >&2; exit 2 ;;
+  esac
+}
+
+# Everything above is functions; bash has parsed this whole line before main runs,
+# so editing this file while a long `build` is running cannot derail that run.
+main "$@"; exit $?
