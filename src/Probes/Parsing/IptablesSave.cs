@@ -5,9 +5,25 @@ namespace NetDiag.Probes.Parsing;
 /// <param name="Chain">The chain it is appended to.</param>
 /// <param name="Position">1-based position in its chain: what <c>iptables -L --line-numbers</c> shows.</param>
 /// <param name="Line">1-based line in the dump.</param>
-/// <param name="Text">The line as dumped, e.g. <c>-A FORWARD -j REJECT --reject-with icmp-host-prohibited</c>.</param>
-public sealed record IptablesRule(string Table, string Chain, int Position, int Line, string Text)
+public sealed record IptablesRule(string Table, string Chain, int Position, int Line)
 {
+    private string? _text;
+    private readonly string? _source;
+    private readonly int _start, _length;
+
+    public IptablesRule(string table, string chain, int position, int line, string text) : this(table, chain, position, line) => _text = text;
+
+    /// <summary>A rule whose text is a slice of the dump, cut out only when someone reads it (100k rules, a few read).</summary>
+    internal IptablesRule(string table, string chain, int position, int line, string source, int start, int length) : this(table, chain, position, line)
+    {
+        _source = source;
+        _start = start;
+        _length = length;
+    }
+
+    /// <summary>The line as dumped, e.g. <c>-A FORWARD -j REJECT --reject-with icmp-host-prohibited</c>.</summary>
+    public string Text => _text ??= _source?.Substring(_start, _length) ?? "";
+
     public string? Protocol { get; init; }
     public string? Source { get; init; }
     public string? Destination { get; init; }
@@ -133,7 +149,8 @@ public static class IptablesSaveParser
         string? table = null;
         var lineNo = 0;
         var names = new Interner();
-        foreach (var raw in text.AsSpan().EnumerateLines())
+        var whole = text.AsSpan();
+        foreach (var raw in whole.EnumerateLines())
         {
             lineNo++;
             var line = raw.Trim();
@@ -174,7 +191,10 @@ public static class IptablesSaveParser
                     else if (line.StartsWith("-A ") || line.StartsWith("-I "))
                     {
                         if (table is null) { set.Warnings.Add($"line {lineNo}: rule outside a table"); break; }
-                        var rule = ParseRule(table, line, lineNo, set, names);
+                        var start = (int)(System.Runtime.CompilerServices.Unsafe.ByteOffset(
+                            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(whole),
+                            ref System.Runtime.InteropServices.MemoryMarshal.GetReference(line)) / sizeof(char));
+                        var rule = ParseRule(table, line, lineNo, set, names, text, start);
                         if (rule is not null) set.AddRule(rule);
                     }
                     else
@@ -192,7 +212,7 @@ public static class IptablesSaveParser
         return set;
     }
 
-    private static IptablesRule? ParseRule(string table, ReadOnlySpan<char> line, int lineNo, IptablesRuleset set, Interner names)
+    private static IptablesRule? ParseRule(string table, ReadOnlySpan<char> line, int lineNo, IptablesRuleset set, Interner names, string source, int start)
     {
         // Walks the tokens as spans and materialises only the values the checks keep: a kube-proxy
         // dump is mostly long comments and statistic matches that nobody reads.
@@ -235,7 +255,7 @@ public static class IptablesSaveParser
             }
         }
         if (!tokens.Balanced) set.Warnings.Add($"line {lineNo}: unbalanced quotes");
-        return new IptablesRule(table, chain, set.NextPosition(table, chain), lineNo, line.ToString())
+        return new IptablesRule(table, chain, set.NextPosition(table, chain), lineNo, source, start, line.Length)
         {
             Protocol = proto, Source = src, Destination = dst, InInterface = inIf, OutInterface = outIf,
             DestinationPorts = dports, Target = target, Comment = comment, ConnState = state,
