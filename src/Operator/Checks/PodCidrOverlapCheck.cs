@@ -23,7 +23,7 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
     {
         var findings = new List<ScopedFinding>();
         var nodeRanges = new List<(string Node, Cidr Cidr)>();
-        var nodeIps = new List<(string Node, IPAddress Ip)>();
+        var nodeIps = new List<(string Node, IPAddress Ip, UInt128 Number)>();
         foreach (var node in view.Nodes)
         {
             var name = node.Metadata.Name;
@@ -32,7 +32,7 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
                 if (Cidr.TryParse(text, out var c)) nodeRanges.Add((name, c));
                 else findings.Add(new(Make(Check, Severity.Warning, "podCIDR unparsable", $"Node {name} has a podCIDR that is not a CIDR: '{text}'."), name));
             }
-            if (PodFacts.InternalIp(node) is { } ipText && IPAddress.TryParse(ipText, out var ip)) nodeIps.Add((name, ip));
+            if (PodFacts.InternalIp(node) is { } ipText && IPAddress.TryParse(ipText, out var ip)) nodeIps.Add((name, ip, Cidr.ToNumber(ip)));
         }
 
         var network = view.PodNetwork;
@@ -43,7 +43,8 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
             return findings;
         }
 
-        var remediation = Remediation(view, nodeRanges, nodeIps);
+        // Only computed when there is something to fix: it scans every range in the cluster.
+        var lazyRemediation = new Lazy<string>(() => Remediation(view, nodeRanges, nodeIps.Select(n => (n.Node, n.Ip)).ToList()));
 
         // 1. Node podCIDRs overlapping each other: sort by first address and sweep, O(n log n) for 1000s of nodes.
         var sorted = nodeRanges.OrderBy(r => r.Cidr.Family).ThenBy(r => r.Cidr.First).ThenBy(r => r.Node, StringComparer.Ordinal).ToList();
@@ -54,30 +55,31 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
             {
                 findings.Add(new(Make(Check, Severity.Critical, "node podCIDRs overlap",
                     $"Nodes {w.Node} and {r.Node} have overlapping pod CIDRs ({w.Cidr} and {r.Cidr}): pods on them get the same addresses.",
-                    [$"{w.Node} podCIDR {w.Cidr}", $"{r.Node} podCIDR {r.Cidr}"], remediation), r.Node));
+                    [$"{w.Node} podCIDR {w.Cidr}", $"{r.Node} podCIDR {r.Cidr}"], lazyRemediation.Value), r.Node));
                 findings.Add(new(Make(Check, Severity.Critical, "node podCIDRs overlap",
                     $"Nodes {w.Node} and {r.Node} have overlapping pod CIDRs ({w.Cidr} and {r.Cidr}): pods on them get the same addresses.",
-                    [$"{w.Node} podCIDR {w.Cidr}", $"{r.Node} podCIDR {r.Cidr}"], remediation), w.Node));
+                    [$"{w.Node} podCIDR {w.Cidr}", $"{r.Node} podCIDR {r.Cidr}"], lazyRemediation.Value), w.Node));
             }
             if (widest is null || widest.Value.Cidr.Family != r.Cidr.Family || r.Cidr.Last > widest.Value.Cidr.Last) widest = r;
         }
 
         // 2. A pod range (the cluster network, or a node's podCIDR) containing a node's InternalIP.
-        foreach (var (node, ip) in nodeIps)
+        var index = new RangeIndex(sorted);
+        foreach (var (node, ip, number) in nodeIps)
         {
             if (network is { } net && net.Cidr.Contains(ip))
             {
                 findings.Add(new(Make(Check, Severity.Critical, "pod network contains node IP",
                     $"The pod network {net.Cidr} contains node {node}'s InternalIP {ip}: traffic to that node is routed into the pod network (\"No route to host\").",
-                    [$"pod network {net.Cidr} ({net.Source})", $"{node} InternalIP {ip}"], remediation), node));
+                    [$"pod network {net.Cidr} ({net.Source})", $"{node} InternalIP {ip}"], lazyRemediation.Value), node));
             }
             else
             {
-                foreach (var (owner, cidr) in nodeRanges.Where(r => r.Cidr.Contains(ip)))
+                foreach (var (owner, cidr) in index.Containing(ip.AddressFamily, number))
                 {
                     findings.Add(new(Make(Check, Severity.Critical, "podCIDR contains node IP",
                         $"Node {owner}'s podCIDR {cidr} contains node {node}'s InternalIP {ip}.",
-                        [$"{owner} podCIDR {cidr}", $"{node} InternalIP {ip}"], remediation), node));
+                        [$"{owner} podCIDR {cidr}", $"{node} InternalIP {ip}"], lazyRemediation.Value), node));
                 }
             }
         }
@@ -89,13 +91,13 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
             {
                 findings.Add(new(Make(Check, Severity.Critical, "pod network overlaps service CIDR",
                     $"The pod network {pn.Cidr} overlaps the service CIDR {sr.Cidr}.",
-                    [$"pod network {pn.Cidr} ({pn.Source})", $"service CIDR {sr.Cidr} ({sr.Source})"], remediation)));
+                    [$"pod network {pn.Cidr} ({pn.Source})", $"service CIDR {sr.Cidr} ({sr.Source})"], lazyRemediation.Value)));
             }
             else if (view.Facts.KubernetesService?.Spec?.ClusterIP is { } sip && IPAddress.TryParse(sip, out var svcIp) && pn.Cidr.Contains(svcIp))
             {
                 findings.Add(new(Make(Check, Severity.Critical, "pod network overlaps service CIDR",
                     $"The pod network {pn.Cidr} contains the kubernetes Service ClusterIP {svcIp}, so it overlaps the service CIDR (the range itself was not visible; the ClusterIP proves the overlap).",
-                    [$"pod network {pn.Cidr} ({pn.Source})", $"default/kubernetes ClusterIP {svcIp}"], remediation)));
+                    [$"pod network {pn.Cidr} ({pn.Source})", $"default/kubernetes ClusterIP {svcIp}"], lazyRemediation.Value)));
             }
 
             // 4. A node's podCIDR outside the configured pod network.
@@ -103,7 +105,7 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
             {
                 findings.Add(new(Make(Check, Severity.Critical, "podCIDR outside pod network",
                     $"Node {node}'s podCIDR {cidr} lies outside the pod network {pn.Cidr}: the CNI will not route it.",
-                    [$"{node} podCIDR {cidr}", $"pod network {pn.Cidr} ({pn.Source})"], remediation), node));
+                    [$"{node} podCIDR {cidr}", $"pod network {pn.Cidr} ({pn.Source})"], lazyRemediation.Value), node));
             }
         }
         return findings;
@@ -135,5 +137,42 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
         }
         lines.Add("Node podCIDRs are assigned by kube-controller-manager (--cluster-cidr): change it to match, and re-create nodes (kubectl delete node, kubeadm join) whose spec.podCIDR is wrong, since spec.podCIDR cannot be edited.");
         return string.Join("\n", lines);
+    }
+
+    /// <summary>
+    /// Ranges sorted by first address with a running maximum of last addresses, so "which ranges
+    /// contain this address" is a binary search plus a short walk back: O(log n) per node IP
+    /// instead of comparing every node IP with every podCIDR on a 1000-node cluster.
+    /// </summary>
+    private sealed class RangeIndex
+    {
+        private readonly List<(string Node, Cidr Cidr)> _sorted;
+        private readonly UInt128[] _maxLast;
+
+        public RangeIndex(List<(string Node, Cidr Cidr)> sortedByFamilyThenFirst)
+        {
+            _sorted = sortedByFamilyThenFirst;
+            _maxLast = new UInt128[_sorted.Count];
+            for (var i = 0; i < _sorted.Count; i++)
+            {
+                var sameFamily = i > 0 && _sorted[i - 1].Cidr.Family == _sorted[i].Cidr.Family;
+                _maxLast[i] = sameFamily && _maxLast[i - 1] > _sorted[i].Cidr.Last ? _maxLast[i - 1] : _sorted[i].Cidr.Last;
+            }
+        }
+
+        public IEnumerable<(string Node, Cidr Cidr)> Containing(System.Net.Sockets.AddressFamily family, UInt128 address)
+        {
+            // Last index whose (family, first) <= (family, address).
+            int lo = 0, hi = _sorted.Count - 1, at = -1;
+            while (lo <= hi)
+            {
+                var mid = (lo + hi) / 2;
+                var c = _sorted[mid].Cidr;
+                if (c.Family < family || (c.Family == family && c.First <= address)) { at = mid; lo = mid + 1; }
+                else hi = mid - 1;
+            }
+            for (var i = at; i >= 0 && _sorted[i].Cidr.Family == family && _maxLast[i] >= address; i--)
+                if (_sorted[i].Cidr.Contains(family, address)) yield return _sorted[i];
+        }
     }
 }

@@ -73,10 +73,15 @@ public sealed partial class NetworkDiagnosisReconciler(
         var deadline = run.StartTime + settings.Timeout;
         var deadlinePassed = now >= deadline;
 
-        // 3. Gather: nodes, Jobs and pods from the caches; API facts once per run.
-        var clusterFacts = await facts.GetAsync(uid, run.RunId, ct);
+        // 3. Gather: nodes, Jobs and pods from the caches; API facts and the cluster checks once per run.
         var allNodes = nodes.List();
-        var view = new ClusterView(allNodes, NodeSelection.Select(allNodes, d.Spec.NodeSelector), clusterFacts);
+        var selected = NodeSelection.Select(allNodes, d.Spec.NodeSelector);
+        var snapshot = await facts.GetAsync(uid, run.RunId, f =>
+        {
+            var v = new ClusterView(allNodes, selected, f);
+            return new RunSnapshot(f, v, ClusterChecks.Run(CheckSelection.Resolve(d.Spec.Checks, v.Cni.Kind).ClusterChecks, v));
+        }, ct);
+        var view = snapshot.View;
         var selection = CheckSelection.Resolve(d.Spec.Checks, view.Cni.Kind);
         var owned = OwnedJobs(d, opts.Namespace);
         var runLabel = Names.LabelValue(run.RunId);
@@ -85,7 +90,8 @@ public sealed partial class NetworkDiagnosisReconciler(
         var runPods = pods.List().Where(p => p.Metadata.NamespaceProperty == opts.Namespace &&
                                              p.Metadata.Labels.Value(WellKnown.LabelDiagnosis) == Names.LabelValue(d.Metadata.Name) &&
                                              p.Metadata.Labels.Value(WellKnown.LabelRun) == runLabel).ToList();
-        var probeNodes = selection.NodeChecks.Count > 0 ? view.Selected : [];
+        // Readiness as it is now (the snapshot may be older): a node that went NotReady gets no Job.
+        var probeNodes = selection.NodeChecks.Count > 0 ? selected : [];
         var context = new ProbeRunContext(now, deadline, settings.Timeout, settings.MaxConcurrentProbes);
         var outcomes = ProbeOutcomes.Evaluate(probeNodes, runJobs, runPods, NoLogs, context);
 
@@ -126,9 +132,9 @@ public sealed partial class NetworkDiagnosisReconciler(
             var logs = await ReadLogsAsync(opts.Namespace, outcomes.Where(o => o.NeedsLog && o.PodName is not null).Select(o => o.PodName!), ct);
             outcomes = ProbeOutcomes.Evaluate(probeNodes, runJobs, runPods, logs, context with { Now = now });
         }
-        var findings = new List<ScopedFinding>(ClusterChecks.Run(selection.ClusterChecks, view));
+        var findings = new List<ScopedFinding>(snapshot.ClusterFindings);
         findings.AddRange(ProbeOutcomes.Findings(outcomes));
-        if (selection.NodeChecks.Count > 0 && view.Selected.Count == 0)
+        if (selection.NodeChecks.Count > 0 && selected.Count == 0)
             findings.Add(new(FindingFactory.Unknown(CheckNames.ProbeFailed, "no nodes selected",
                 "spec.nodeSelector matches no node: the node checks did not run.", [$"{allNodes.Count} nodes in the cluster"])));
 
@@ -140,7 +146,7 @@ public sealed partial class NetworkDiagnosisReconciler(
             RunId = run.RunId,
             RunStart = run.StartTime,
             Complete = complete,
-            NodesSelected = view.Selected.Count,
+            NodesSelected = selected.Count,
             NodesReported = outcomes.Count(o => o.State == ProbeState.Reported),
             ProbesNeeded = selection.NodeChecks.Count > 0,
             ChecksRun = selection.Checks,

@@ -34,11 +34,14 @@ public readonly record struct Cidr(AddressFamily Family, UInt128 First, UInt128 
 
     public bool Contains(IPAddress ip) => ip.AddressFamily == Family && ToNumber(ip) is var n && n >= First && n <= Last;
 
+    /// <summary>Allocation-free form for hot loops: an address already converted with <see cref="ToNumber"/>.</summary>
+    public bool Contains(AddressFamily family, UInt128 address) => family == Family && address >= First && address <= Last;
+
     public bool Contains(Cidr inner) => Family == inner.Family && inner.First >= First && inner.Last <= Last;
 
     public override string ToString() => Text;
 
-    internal static UInt128 ToNumber(IPAddress ip)
+    public static UInt128 ToNumber(IPAddress ip)
     {
         var bytes = ip.GetAddressBytes();
         UInt128 n = 0;
