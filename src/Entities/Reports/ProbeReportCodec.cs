@@ -16,8 +16,16 @@ public static class ProbeReportCodec
     /// <summary>Reports larger than this are refused by the operator (a runaway probe, not data).</summary>
     public const int MaxReportBytes = 1024 * 1024;
 
+    // Relaxed escaping: the default encoder writes ` ' " < > & + as \uXXXX, which costs up to six
+    // bytes each in a 4 KiB termination message full of shell commands and rule text. The report
+    // is never embedded in HTML, so HTML-safe escaping buys nothing here.
+    private static readonly ReportJsonContext Relaxed = new(new JsonSerializerOptions(ReportJsonContext.Default.Options)
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
     public static string Serialize(ProbeReport report) =>
-        JsonSerializer.Serialize(report, ReportJsonContext.Default.ProbeReport);
+        JsonSerializer.Serialize(report, Relaxed.ProbeReport);
 
     /// <summary>The report in at most <paramref name="maxBytes"/> UTF-8 bytes, trimmed as little as needed.</summary>
     public static string ToTerminationMessage(ProbeReport report, int maxBytes = TerminationMessageLimit)
@@ -159,5 +167,5 @@ public static class ProbeReportCodec
     }
 
     public static string SerializePlan(ProbePlan plan) =>
-        JsonSerializer.Serialize(plan, ReportJsonContext.Default.ProbePlan);
+        JsonSerializer.Serialize(plan, Relaxed.ProbePlan);
 }
