@@ -4,6 +4,8 @@ using NetDiag.Entities;
 using NetDiag.Entities.Api;
 using NetDiag.Entities.Reports;
 using NetDiag.Operator.Planning;
+using Microsoft.Extensions.DependencyInjection;
+using NetDiag.Operator.Runtime.Metrics;
 using NetDiag.Testing;
 
 namespace NetDiag.Operator.Tests.Integration;
@@ -125,6 +127,13 @@ public sealed class ReconcileIntegrationTests(ControlPlaneFixture cp)
 
         var events = await OperatorHarness.EventuallyAsync(() => h.EventsAsync(name), e => e.Any(x => x.Reason == Reasons.RunCompleted), "a RunCompleted Event");
         Assert.Contains(events, e => e.Reason == Reasons.FindingDetected && e.Message.StartsWith("Critical ipForward on 1 of 2 nodes"));
+
+        // /metrics: findings by check and severity, probe Jobs by outcome.
+        var metrics = h.Services.GetRequiredService<OperatorMetrics>();
+        Assert.Equal(1, metrics.Findings.Value(name, CheckNames.IpForward, "Critical"));
+        Assert.Equal(1, metrics.Findings.Value(name, CheckNames.ProbeFailed, "Unknown"));
+        Assert.True(metrics.ProbeJobs.Value("created") >= 2);
+        Assert.Contains("netdiag_findings{", metrics.Registry.Export());
         Assert.Equal("Probed 1 of 2 nodes: 1 critical, 1 unknown", events.Single(e => e.Reason == Reasons.RunCompleted).Message);
     }
 
