@@ -64,6 +64,11 @@ while (($#)); do
 done
 [[ "$NODES" =~ ^[0-9]+$ ]] && ((NODES >= 1 && NODES <= 100)) || die "--nodes must be 1..100"
 [[ "$FAULTS" == none ]] && FAULTS=""
+# fail fast on a typo, before minutes of building (nodes are checked by the lab itself)
+VALID_FAULTS="dnsLoop podCidrOverlap ipForward flannelPort bridgeNetfilter firewall securitySoftware conntrack mtu dnsDead metricsDead"
+for item in ${FAULTS//,/ }; do
+  [[ " $VALID_FAULTS " == *" ${item%%:*} "* ]] || die "unknown fault '${item%%:*}'. Valid faults: $VALID_FAULTS (as name or name:node-N, comma-separated)"
+done
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 # own build slot: the demo never fights a developer's or a test run's obj folders
