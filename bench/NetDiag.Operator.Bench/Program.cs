@@ -79,6 +79,7 @@ await Task.Delay(idleWindow);
 var idleRequests = RequestCounter.Diff(counter.Snapshot(), beforeIdle);
 var idleCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBeforeIdle;
 var rssIdle = Rss();
+var heapIdle = GC.GetGCMemoryInfo();
 
 // Busy: one diagnosis, all checks, probes that never run (no kubelet) so the deadline ends the run.
 var beforeRun = counter.Snapshot();
@@ -119,6 +120,7 @@ var beforeIdle2 = counter.Snapshot();
 await Task.Delay(idleWindow);
 var idle2Requests = RequestCounter.Diff(counter.Snapshot(), beforeIdle2);
 var rssAfter = Rss();
+var heapAfter = GC.GetGCMemoryInfo();
 await host.StopAsync();
 
 var md = new StringBuilder();
@@ -135,6 +137,8 @@ md.AppendLine($"| status size | {Encoding.UTF8.GetByteCount(statusJson) / 1024.0
 md.AppendLine($"| RSS idle before (informers synced) | {rssIdle / 1024 / 1024} MB |");
 md.AppendLine($"| RSS busy (peak sampled / VmHWM) | {rssPeak / 1024 / 1024} MB / {hwm / 1024 / 1024} MB |");
 md.AppendLine($"| RSS idle after | {rssAfter / 1024 / 1024} MB |");
+md.AppendLine($"| GC heap idle before / after (size, committed) | {heapIdle.HeapSizeBytes / 1024 / 1024} MB, {heapIdle.TotalCommittedBytes / 1024 / 1024} MB / {heapAfter.HeapSizeBytes / 1024 / 1024} MB, {heapAfter.TotalCommittedBytes / 1024 / 1024} MB |");
+md.AppendLine($"| GC settings | server={System.Runtime.GCSettings.IsServerGC}, latency={System.Runtime.GCSettings.LatencyMode}, DOTNET_GCgen0size={Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "default"} |");
 md.AppendLine($"| API requests in {idleWindow.TotalSeconds:F0} s idle (before / after) | {Format(idleRequests)} / {Format(idle2Requests)} |");
 md.AppendLine($"| CPU in {idleWindow.TotalSeconds:F0} s idle | {idleCpu.TotalMilliseconds:F0} ms |");
 Console.WriteLine(md.ToString());

@@ -47,9 +47,10 @@ public sealed partial class NetworkDiagnosisReconciler(
             return ReconcileResult.After(TimeSpan.FromSeconds(1));
 
         // 1. Read by key: gone (or going) means done; owner references clean up its Jobs.
-        var d = diagnoses.Get(key);
-        if (d is null || d.Metadata.DeletionTimestamp is not null)
+        var cached = diagnoses.Get(key);
+        if (cached is null || cached.Metadata.DeletionTimestamp is not null)
             return ReconcileResult.Done;
+        var d = _written.Overlay(cached);
         var uid = d.Metadata.Uid ?? key.Name;
         var now = Seconds(time.GetUtcNow());
         using var scope = logger.BeginScope("diagnosis {Diagnosis} generation {Generation}", key.Name, d.Metadata.Generation);
@@ -160,8 +161,11 @@ public sealed partial class NetworkDiagnosisReconciler(
         {
             facts.Forget(uid);
             expectations.Forget(uid);
-            if (changed) RecordRunMetrics(d.Metadata.Name, status, outcomes);
-            LogRunCompleted(key.Name, run.RunId, status.Message ?? "");
+            if (changed)
+            {
+                RecordRunMetrics(d.Metadata.Name, status, outcomes);
+                LogRunCompleted(key.Name, run.RunId, status.Message ?? "");
+            }
             return ReconcileResult.Done;
         }
 
@@ -175,10 +179,11 @@ public sealed partial class NetworkDiagnosisReconciler(
     {
         var uid = d.Metadata.Uid ?? d.Metadata.Name;
         var json = KubernetesJson.Serialize(status);
-        if (json == KubernetesJson.Serialize(d.Status ?? new NetworkDiagnosisStatus()) || _written.Same(uid, json))
+        // d carries the status we last wrote (Overlay) when the cache lags behind it.
+        if (json == KubernetesJson.Serialize(d.Status ?? new NetworkDiagnosisStatus()))
             return false;
         await statusWriter.WriteAsync(d, status, ct);
-        var previous = _written.Previous(uid, d.Status);
+        var previous = d.Status;
         _written.Remember(uid, json, status);
         foreach (var e in Transitions.Events(previous, status))
             await events.RecordAsync(d, e.Type, e.Reason, e.Message, ct);

@@ -12,11 +12,18 @@ internal sealed class StatusMemory
 {
     private readonly ConcurrentDictionary<string, (string Json, NetworkDiagnosisStatus Status)> _last = new();
 
-    public bool Same(string uid, string json) => _last.TryGetValue(uid, out var last) && last.Json == json;
-
-    /// <summary>The status Events are computed against: what we last wrote, or else what the cache shows.</summary>
-    public NetworkDiagnosisStatus? Previous(string uid, NetworkDiagnosisStatus? cached) =>
-        _last.TryGetValue(uid, out var last) ? last.Status : cached;
-
     public void Remember(string uid, string json, NetworkDiagnosisStatus status) => _last[uid] = (json, status);
+
+    /// <summary>
+    /// The diagnosis as the reconcile should see it: with the status we last wrote for this
+    /// generation when the cache has not delivered it yet, so a just-finished run is not taken
+    /// for a running one (which would read the API facts again).
+    /// </summary>
+    public V1alpha1NetworkDiagnosis Overlay(V1alpha1NetworkDiagnosis d)
+    {
+        var uid = d.Metadata.Uid ?? d.Metadata.Name;
+        if (!_last.TryGetValue(uid, out var last) || last.Status.ObservedGeneration != d.Metadata.Generation)
+            return d;
+        return new V1alpha1NetworkDiagnosis { ApiVersion = d.ApiVersion, Kind = d.Kind, Metadata = d.Metadata, Spec = d.Spec, Status = last.Status };
+    }
 }
