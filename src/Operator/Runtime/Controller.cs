@@ -17,6 +17,15 @@ public sealed record ControllerOptions
 
     /// <summary>Per-key back-off for reconciles that throw.</summary>
     public BackoffPolicy Backoff { get; init; } = BackoffPolicy.Reconcile;
+
+    /// <summary>
+    /// How long an event of a secondary kind (owned Jobs and Pods, watched Nodes) waits before it
+    /// queues its primary key. The first event of a burst sets the wake-up and later ones join it
+    /// (the queue keeps the earlier due time), so a burst of a thousand Pod and Node events costs
+    /// one reconcile instead of hundreds. Changes of the primary object itself are never delayed.
+    /// Zero queues secondary events immediately.
+    /// </summary>
+    public TimeSpan SecondaryEventDelay { get; init; } = TimeSpan.FromMilliseconds(300);
 }
 
 /// <summary>
@@ -63,6 +72,16 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     }
 
     /// <summary>
+    /// Queues a key for a change of a secondary kind: after <see cref="ControllerOptions.SecondaryEventDelay"/>,
+    /// joining a wake-up already pending for the key, so a burst coalesces into one reconcile.
+    /// </summary>
+    public void EnqueueCoalesced(ObjectKey key)
+    {
+        _metrics.WorkqueueAdds.Inc(Name);
+        Queue.AddAfter(key, _options.SecondaryEventDelay);
+    }
+
+    /// <summary>
     /// The primary kind: every change of an object queues its own key. <paramref name="predicate"/>
     /// can drop updates that cannot matter; by default every update counts (level-triggered, and
     /// a status write that changes nothing converges in one cheap pass).
@@ -77,7 +96,8 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     }
 
     /// <summary>
-    /// An owned kind (probe Jobs, their Pods): a change queues the owner named by
+    /// An owned kind (probe Jobs, their Pods): a change queues (coalesced, see
+    /// <see cref="ControllerOptions.SecondaryEventDelay"/>) the owner named by
     /// <paramref name="ownerLabel"/> (e.g. <c>netdiag.io/diagnosis=NAME</c>), or else by an
     /// ownerReference of the primary kind. The owner is cluster-scoped unless
     /// <paramref name="ownerNamespaced"/> is set, in which case it lives in the object's namespace.
@@ -87,21 +107,24 @@ public sealed class Controller<T> : IController where T : class, IKubernetesObje
     {
         informer.AddHandler(d =>
         {
-            foreach (var key in EventMappers.OwnerKeys<T, TOwned>(d.Object, ownerLabel, ownerNamespaced)) Enqueue(key);
+            foreach (var key in EventMappers.OwnerKeys<T, TOwned>(d.Object, ownerLabel, ownerNamespaced)) EnqueueCoalesced(key);
             // A relabelled object may have moved from one owner to another: the old owner learns too.
             if (d.Old is not null)
-                foreach (var key in EventMappers.OwnerKeys<T, TOwned>(d.Old, ownerLabel, ownerNamespaced)) Enqueue(key);
+                foreach (var key in EventMappers.OwnerKeys<T, TOwned>(d.Old, ownerLabel, ownerNamespaced)) EnqueueCoalesced(key);
         });
         return this;
     }
 
-    /// <summary>Any other kind: <paramref name="map"/> turns a change into the keys to reconcile (often none).</summary>
+    /// <summary>
+    /// Any other kind: <paramref name="map"/> turns a change into the keys to reconcile (often
+    /// none), queued coalesced like owned kinds.
+    /// </summary>
     public Controller<T> Watches<TOther>(Informer<TOther> informer, Func<Delta<TOther>, IEnumerable<ObjectKey>> map)
         where TOther : class, IKubernetesObject<V1ObjectMeta>
     {
         informer.AddHandler(d =>
         {
-            foreach (var key in map(d)) Enqueue(key);
+            foreach (var key in map(d)) EnqueueCoalesced(key);
         });
         return this;
     }
@@ -227,8 +250,8 @@ public static class EventMappers
 
     /// <summary>
     /// Node changes that matter (see <see cref="NodeChangeFilter"/>) queue every primary object:
-    /// a diagnosis' node set or facts may have changed. Heartbeats queue nothing, and the queue
-    /// collapses a burst of real changes into one reconcile per diagnosis.
+    /// a diagnosis' node set or facts may have changed. Heartbeats queue nothing, and the
+    /// controller's coalescing window collapses a burst of real changes into one reconcile per diagnosis.
     /// </summary>
     public static Func<Delta<V1Node>, IEnumerable<ObjectKey>> NodesToAll<TPrimary>(IResourceCache<TPrimary> cache,
         Func<TPrimary, bool>? filter = null) where TPrimary : IKubernetesObject<V1ObjectMeta> =>

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Time.Testing;
 using NetDiag.Entities.Api;
@@ -210,5 +212,64 @@ public class ControllerTests
             foreach (var k in map(new Delta<V1Node>(DeltaType.Updated, before, NodeChangeFilterTests.Node(ready: "Unknown")))) c.Enqueue(k);
         Assert.Equal(1, c.Queue.Count);
         await Task.CompletedTask;
+    }
+
+    /// <summary>An informer fed by one scripted watch stream (no API server: this is the controller's wiring).</summary>
+    private Informer<TObj> ScriptedInformer<TObj>(ConcurrentQueue<WatchEvent<TObj>> events, SemaphoreSlim released)
+        where TObj : class, IKubernetesObject<k8s.Models.V1ObjectMeta>
+    {
+        async IAsyncEnumerable<WatchEvent<TObj>> Watch(WatchRequest r, [EnumeratorCancellation] CancellationToken ct)
+        {
+            while (true)
+            {
+                await released.WaitAsync(ct);
+                while (events.TryDequeue(out var e)) yield return e;
+            }
+        }
+        return new Informer<TObj>(new ListerWatcher<TObj>(typeof(TObj).Name, _ => Task.FromResult(new ListResult<TObj>([], "1")), Watch), _clock);
+    }
+
+    [Fact]
+    public async Task A_burst_of_a_thousand_secondary_events_within_the_window_yields_one_reconcile_while_primary_changes_stay_immediate()
+    {
+        var r = new ScriptedReconciler();
+        var c = new Controller<V1alpha1NetworkDiagnosis>("test", r, _clock, metrics: _metrics,
+            options: new ControllerOptions { SecondaryEventDelay = TimeSpan.FromMilliseconds(300) });
+        var podEvents = new ConcurrentQueue<WatchEvent<V1Pod>>();
+        var podRelease = new SemaphoreSlim(0);
+        var pods = ScriptedInformer(podEvents, podRelease);
+        var primaryEvents = new ConcurrentQueue<WatchEvent<V1alpha1NetworkDiagnosis>>();
+        var primaryRelease = new SemaphoreSlim(0);
+        var diagnoses = ScriptedInformer(primaryEvents, primaryRelease);
+        c.For(diagnoses).Owns(pods, WellKnown.LabelDiagnosis);
+        using var cts = new CancellationTokenSource();
+        var runs = new[] { c.RunAsync(cts.Token), pods.RunAsync(cts.Token), diagnoses.RunAsync(cts.Token) };
+        await pods.WaitForSyncAsync(cts.Token).WaitAsync(TimeSpan.FromSeconds(20));
+        await diagnoses.WaitForSyncAsync(cts.Token).WaitAsync(TimeSpan.FromSeconds(20));
+
+        // 1000 probe Pods of nd1 change within the window (a run starting on 1000 nodes).
+        for (var i = 0; i < 1000; i++)
+            podEvents.Enqueue(new(WatchEventType.Added, new V1Pod
+            {
+                Metadata = new() { Name = $"probe-{i}", NamespaceProperty = "netdiag-system", ResourceVersion = $"{i + 2}", Labels = new Dictionary<string, string> { [WellKnown.LabelDiagnosis] = "nd1" } },
+            }));
+        podRelease.Release();
+        await Eventually.True(() => pods.Store.List().Count == 1000, "all pod events delivered");
+        Assert.Empty(r.Calls); // nothing yet: the window is open
+        Assert.Equal(1, c.Queue.WaitingCount);
+        _clock.Advance(TimeSpan.FromMilliseconds(300));
+        await Eventually.True(() => r.Calls.Count == 1 && c.Queue.ProcessingCount == 0 && c.Queue.WaitingCount == 0, "one reconcile for the burst");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        await Task.Delay(50);
+        Assert.Equal([new ObjectKey(null, "nd1")], r.Calls);
+
+        // The primary object's own change is reconciled without waiting for the clock.
+        primaryEvents.Enqueue(new(WatchEventType.Added, new V1alpha1NetworkDiagnosis { Metadata = new() { Name = "nd2", ResourceVersion = "5000" } }));
+        primaryRelease.Release();
+        await Eventually.True(() => r.Calls.Count == 2, "the primary change, immediately");
+        Assert.Equal(new ObjectKey(null, "nd2"), r.Calls.Last());
+
+        cts.Cancel();
+        await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(20)).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 }
