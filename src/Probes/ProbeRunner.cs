@@ -135,7 +135,10 @@ public sealed class ProbeRunner
             case CheckNames.PodCidrReachability:
                 return PodCidrReachabilityCheck.Evaluate(plan.Node, await _peerProbes.Value, _sample.Note);
             case CheckNames.DnsService:
-                return DnsServiceCheck.Evaluate(await ProbeDnsAsync(), plan.KubernetesServiceIp, _s.PlanPresent);
+            {
+                var external = ProbeExternalNameAsync(); // in parallel with the per-target queries
+                return DnsServiceCheck.Evaluate(await ProbeDnsAsync(), plan.KubernetesServiceIp, _s.PlanPresent, await external);
+            }
             case CheckNames.DnsLoop:
                 return DnsLoopCheck.Evaluate(await Task.Run(DnsLoopFacts).ConfigureAwait(false));
             case CheckNames.KubeProxy:
@@ -197,6 +200,19 @@ public sealed class ProbeRunner
             return new DnsTargetProbe(x.Item1, x.Item2, await dns.ConfigureAwait(false), metrics is null ? null : await metrics.ConfigureAwait(false));
         });
         return await Task.WhenAll(work).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The plan's external name through cluster DNS, as a pod would ask (the kube-dns ClusterIP;
+    /// a CoreDNS pod IP when the plan has no ClusterIP). Null when no external name is configured.
+    /// </summary>
+    private async Task<DnsResult?> ProbeExternalNameAsync()
+    {
+        var plan = _s.Plan;
+        if (string.IsNullOrWhiteSpace(plan.ExternalName)) return null;
+        var server = plan.KubeDnsServiceIp is { Length: > 0 } svc ? svc : plan.CoreDnsPodIps.FirstOrDefault(ip => !string.IsNullOrWhiteSpace(ip));
+        if (server is null) return null;
+        return await NetworkProbes.QueryAAsync(server, plan.ExternalName.Trim(), _targetTimeout).ConfigureAwait(false);
     }
 
     private static string HostForUrl(string ip) => ip.Contains(':') ? $"[{ip}]" : ip;

@@ -10,11 +10,13 @@ public sealed record DnsTargetProbe(string Address, bool IsServiceIp, DnsResult 
 
 /// <summary>
 /// dnsService: seeds 000 and 003, <c>nslookup kubernetes.default.svc.cluster.local</c> against every
-/// CoreDNS pod and the kube-dns ClusterIP, and <c>curl :9153/metrics</c> for each pod.
+/// CoreDNS pod and the kube-dns ClusterIP, and <c>curl :9153/metrics</c> for each pod; optionally
+/// (seed 001 §10) an external name resolved through cluster DNS, as a pod would.
 /// </summary>
 public static class DnsServiceCheck
 {
-    public static CheckOutcome Evaluate(IReadOnlyList<DnsTargetProbe> targets, string? expectedAnswer, bool planPresent)
+    /// <param name="external">The A query for the plan's <c>externalName</c> sent to cluster DNS; null when none is configured (skipped).</param>
+    public static CheckOutcome Evaluate(IReadOnlyList<DnsTargetProbe> targets, string? expectedAnswer, bool planPresent, DnsResult? external = null)
     {
         const string check = CheckNames.DnsService;
         if (targets.Count == 0)
@@ -49,7 +51,32 @@ public static class DnsServiceCheck
             else if (!metricsOk)
                 findings.Add(F(Severity.Warning, $"coredns {t.Address} metrics not answering", $"{who} answers DNS but its metrics endpoint :9153 does not ({t.Metrics!.Error ?? t.Metrics.StatusCode.ToString()})"));
         }
-        return CheckOutcome.From(check, findings, $"{targets.Count} DNS target(s) answer {targets[0].Dns.Name}" + (expectedAnswer is null ? "" : $" with {expectedAnswer}"));
+        if (external is not null && ExternalNameFinding(external) is { } ext) findings.Add(ext);
+        return CheckOutcome.From(check, findings, $"{targets.Count} DNS target(s) answer {targets[0].Dns.Name}" + (expectedAnswer is null ? "" : $" with {expectedAnswer}") +
+                                                  (external is null ? "" : $"; {external.Name} resolves through {external.Server}"));
+    }
+
+    /// <summary>
+    /// Seed 001 §10: in-cluster names resolve but external ones do not, so pods cannot reach the
+    /// outside by name. Usually CoreDNS's upstream (<c>forward</c>) is unreachable or wrong, not
+    /// CoreDNS itself, hence Warning: the cluster's own DNS still works. Null when it resolves.
+    /// </summary>
+    internal static Finding? ExternalNameFinding(DnsResult r)
+    {
+        string? failure = r.Error is { } e ? $"FAIL ({e})"
+            : r.ResponseCode != "NoError" ? $"{r.ResponseCode ?? "no response code"}"
+            : r.Answers.Count == 0 ? "NoError but no A record" : null;
+        if (failure is null) return null;
+        return new Finding
+        {
+            Check = CheckNames.DnsService, Severity = Severity.Warning, Cause = "external name not resolving",
+            Message = $"pods cannot resolve external names: cluster DNS {r.Server} gives {failure} for {r.Name}",
+            Evidence = [$"{r.Server}:53 A {r.Name}: {failure}"],
+            Remediation = "CoreDNS resolves cluster names but not external ones: check its upstream. " +
+                          "`kubectl -n kube-system get cm coredns -o yaml` (the `forward` line), `kubectl -n kube-system logs -l k8s-app=kube-dns` (i/o timeouts to the upstream), " +
+                          "and from a CoreDNS node `nslookup " + r.Name + " <upstream>`; point `forward` at upstreams that answer, then `kubectl -n kube-system rollout restart deployment coredns`.",
+            Data = new() { ["target"] = r.Server, ["kind"] = "externalName", ["name"] = r.Name },
+        };
     }
 }
 
