@@ -10,6 +10,7 @@ packages=(
   etcd-server golang-go openssl dpkg-dev make      # the control plane, built from Debian's kubernetes source
   golang-github-modern-go-reflect2-dev golang-github-json-iterator-go-dev
   tzdata ca-certificates curl
+  gcc zlib1g-dev                                   # links the NativeAOT probe used by the lab, the e2e tests and the demo
 )
 
 missing=()
