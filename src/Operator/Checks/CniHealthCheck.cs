@@ -1,5 +1,7 @@
 using k8s.Models;
 using NetDiag.Entities;
+using NetDiag.Operator.Checks.Parsing;
+using NetDiag.Operator.Kubernetes;
 using static NetDiag.Operator.Checks.FindingFactory;
 
 namespace NetDiag.Operator.Checks;
@@ -7,7 +9,8 @@ namespace NetDiag.Operator.Checks;
 /// <summary>
 /// cniHealth (checks.md): which CNI runs (by DaemonSet), and per selected node a ready CNI pod,
 /// restarts, and the node conditions NetworkUnavailable and "cni config uninitialized". Critical
-/// (restarts alone: Warning).
+/// (restarts alone: Warning). An unhealthy pod's finding carries the error lines of its log tail
+/// (seed 001 §3), read once per run by the facts reader.
 /// </summary>
 public sealed class CniHealthCheck : IClusterCheck
 {
@@ -82,14 +85,14 @@ public sealed class CniHealthCheck : IClusterCheck
                     findings.Add(new(Make(Check, Severity.Critical, "CNI pod not ready",
                         $"The {view.Cni.Name} pod on node {name} is not ready{(PodFacts.WaitingReason(pod) is { } r ? $" ({r})" : "")}.",
                         new[] { $"{PodFacts.Key(pod)}: phase {pod.Status?.Phase}, restarts {PodFacts.Restarts(pod)}", PodFacts.LastTermination(pod) ?? "" }
-                            .Concat(PodFacts.ConditionEvidence(pod)).Where(s => s.Length > 0),
+                            .Concat(LogEvidence(view, pod)).Concat(PodFacts.ConditionEvidence(pod)).Where(s => s.Length > 0),
                         RestartAdvice(view, name, pod)), name, PodFacts.Key(pod)));
                 }
                 else if (PodFacts.Restarts(pod) >= RestartWarning)
                 {
                     findings.Add(new(Make(Check, Severity.Warning, "CNI pod restarting",
                         $"The {view.Cni.Name} pod on node {name} has restarted {PodFacts.Restarts(pod)} times.",
-                        new[] { $"{PodFacts.Key(pod)}: restarts {PodFacts.Restarts(pod)}", PodFacts.LastTermination(pod) ?? "" }.Where(s => s.Length > 0),
+                        new[] { $"{PodFacts.Key(pod)}: restarts {PodFacts.Restarts(pod)}", PodFacts.LastTermination(pod) ?? "" }.Concat(LogEvidence(view, pod)).Where(s => s.Length > 0),
                         RestartAdvice(view, name, pod)), name, PodFacts.Key(pod)));
                 }
             }
@@ -97,7 +100,51 @@ public sealed class CniHealthCheck : IClusterCheck
         return findings;
     }
 
-    private static bool BelongsTo(V1Pod pod, V1DaemonSet ds)
+    /// <summary>Whether this CNI pod gets a finding, so its log tail is worth reading (the reader and the check agree).</summary>
+    public static bool NeedsLogs(V1Pod pod) => !PodFacts.IsReady(pod) || PodFacts.Restarts(pod) >= RestartWarning;
+
+    /// <summary>
+    /// Which container's log to read: the one not ready or restarting most (weave runs two), else the
+    /// first; previous=true when it restarted, since the crashed container holds the error.
+    /// </summary>
+    public static (string? Container, bool Previous) LogTarget(V1Pod pod)
+    {
+        var statuses = pod.Status?.ContainerStatuses ?? [];
+        var worst = statuses.OrderBy(c => c.Ready).ThenByDescending(c => c.RestartCount).FirstOrDefault();
+        var name = worst?.Name ?? pod.Spec?.Containers?.FirstOrDefault()?.Name;
+        return (name, worst?.RestartCount > 0);
+    }
+
+    /// <summary>The error lines of the pod's log tail as evidence, or why there are none.</summary>
+    internal static IEnumerable<string> LogEvidence(ClusterView view, V1Pod pod)
+    {
+        var key = PodFacts.Key(pod);
+        if (!view.Facts.CniPodLogs.TryGetValue(key, out var log))
+        {
+            // Only pods past the per-run cap land here (the reader reads every unhealthy one up to it).
+            if (view.Facts.CniPodLogs.Count >= KubernetesClusterFactsReader.MaxCniLogPods)
+                yield return $"{key}: log not read (more than {KubernetesClusterFactsReader.MaxCniLogPods} unhealthy CNI pods this run)";
+            yield break;
+        }
+        var which = $"{(log.Previous ? "previous " : "")}log{(log.Container is null ? "" : $" ({log.Container})")}";
+        if (log.Error is not null)
+        {
+            yield return $"{key} {which} unreadable: {log.Error}";
+            yield break;
+        }
+        var lines = CniLogErrors.Match(log.Text, MaxLogEvidence);
+        if (lines.Count == 0)
+        {
+            yield return $"{key} {which}: no error lines in the last {KubernetesClusterFactsReader.CniLogTailLines}";
+            yield break;
+        }
+        foreach (var line in lines) yield return $"{key} {which}: {line}";
+    }
+
+    /// <summary>Log lines per pod in a finding: the status keeps 10 evidence lines per finding.</summary>
+    public const int MaxLogEvidence = 6;
+
+    internal static bool BelongsTo(V1Pod pod, V1DaemonSet ds)
     {
         if (pod.Metadata?.NamespaceProperty != ds.Metadata?.NamespaceProperty) return false;
         if (pod.Metadata?.OwnerReferences?.Any(o => o.Kind == "DaemonSet" && o.Name == ds.Metadata?.Name) == true) return true;

@@ -7,7 +7,8 @@ namespace NetDiag.Operator.Checks;
 /// <summary>
 /// coreDnsHealth (checks.md): CoreDNS Pending (seed 002: usually no network plugin installed),
 /// CrashLoopBackOff not caused by a forwarding loop (that one is dnsLoop's), and a kube-dns Service
-/// without endpoints. Critical; suggest only.
+/// without endpoints (from its EndpointSlices where the API serves them and its Endpoints, so the
+/// answer is right from 1.20 to clusters that no longer keep Endpoints). Critical; suggest only.
 /// </summary>
 public sealed class CoreDnsHealthCheck : IClusterCheck
 {
@@ -53,6 +54,7 @@ public sealed class CoreDnsHealthCheck : IClusterCheck
                 ActionNames.RestartCoreDns), Object: PodFacts.Key(pod)));
         }
 
+        var dnsEndpoints = KubeDnsEndpoints.From(view.Facts);
         if (view.Facts.GatherErrors.TryGetValue($"services/{SystemObjects.KubeDnsService}", out var svcError))
         {
             findings.Add(new(Unknown(Check, "kube-dns Service unreadable", $"Cannot read Service kube-system/kube-dns: {svcError}")));
@@ -65,7 +67,13 @@ public sealed class CoreDnsHealthCheck : IClusterCheck
                 "Re-create it (kubeadm: kubeadm init phase addon coredns) with selector k8s-app=kube-dns and ports 53/UDP, 53/TCP, 9153/TCP."),
                 Object: "kube-system/kube-dns"));
         }
-        else if (!HasReadyAddresses(view.Facts.KubeDnsEndpoints))
+        else if (dnsEndpoints is { HasReady: null } unreadable)
+        {
+            findings.Add(new(Unknown(Check, "kube-dns endpoints unreadable",
+                "Cannot tell whether the kube-dns Service has endpoints: neither its EndpointSlices nor its Endpoints could be read.", unreadable.Evidence),
+                Object: "kube-system/kube-dns"));
+        }
+        else if (dnsEndpoints is { HasReady: false } none)
         {
             var svc = view.Facts.KubeDnsService;
             var selector = svc.Spec?.Selector is { Count: > 0 } sel ? string.Join(",", sel.Select(kv => $"{kv.Key}={kv.Value}")) : "(none)";
@@ -80,15 +88,12 @@ public sealed class CoreDnsHealthCheck : IClusterCheck
             findings.Add(new(Make(Check, Severity.Critical, "kube-dns has no endpoints",
                 $"The kube-dns Service has no ready endpoints: {cause}.",
                 [$"selector {selector}", $"{matching} pods match the selector, {ready} CoreDNS pods Ready",
-                 $"ports {string.Join(", ", svc.Spec?.Ports?.Select(p => $"{p.Port}/{p.Protocol}") ?? [])}"],
-                $"kubectl -n kube-system get endpoints kube-dns; kubectl -n kube-system get svc kube-dns -o yaml; kubectl -n kube-system get pods -l {SystemObjects.CoreDnsSelector} --show-labels. " +
+                 $"ports {string.Join(", ", svc.Spec?.Ports?.Select(p => $"{p.Port}/{p.Protocol}") ?? [])}", .. none.Evidence],
+                $"kubectl -n kube-system get endpoints kube-dns; kubectl -n kube-system get endpointslices -l kubernetes.io/service-name=kube-dns; kubectl -n kube-system get svc kube-dns -o yaml; kubectl -n kube-system get pods -l {SystemObjects.CoreDnsSelector} --show-labels. " +
                 $"Then {cause}."), Object: "kube-system/kube-dns"));
         }
         return findings;
     }
-
-    private static bool HasReadyAddresses(k8s.Models.V1Endpoints? endpoints) =>
-        endpoints?.Subsets?.Any(s => s.Addresses is { Count: > 0 }) == true;
 
     internal static string Count(int part, int total) => part == total ? (total == 1 ? "The" : $"All {total}") : $"{part} of {total}";
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using NetDiag.Entities;
 using NetDiag.Operator.Checks.Parsing;
+using NetDiag.Operator.Kubernetes;
 using static NetDiag.Operator.Checks.FindingFactory;
 
 namespace NetDiag.Operator.Checks;
@@ -8,7 +9,9 @@ namespace NetDiag.Operator.Checks;
 /// <summary>
 /// podCidrOverlap (checks.md): node podCIDRs overlapping each other, a pod network that contains a
 /// node's InternalIP (seed 001 §9: "No route to host" between nodes), the pod network overlapping
-/// the service range, and a node podCIDR outside the CNI's network. All Critical; never automatic.
+/// the service range, and a node podCIDR outside the CNI's network. The pod network is flannel's
+/// <c>Network</c> (or the controller-manager/kube-proxy cluster CIDR) and, on Calico clusters, every
+/// <c>IPPool</c>'s <c>spec.cidr</c>, each compared on its own. All Critical; never automatic.
 /// </summary>
 public sealed class PodCidrOverlapCheck : IClusterCheck
 {
@@ -36,15 +39,31 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
         }
 
         var network = view.PodNetwork;
-        if (nodeRanges.Count == 0 && network is null)
+        var pools = new List<(CalicoIpPool Pool, Cidr Cidr)>();
+        foreach (var pool in view.Facts.CalicoIpPools)
         {
+            if (Cidr.TryParse(pool.Cidr, out var c)) pools.Add((pool, c));
+            else findings.Add(new(Make(Check, Severity.Warning, "IPPool cidr unparsable",
+                $"Calico IPPool {pool.Name} has a spec.cidr that is not a CIDR: '{pool.Cidr}'.", [$"ippool {pool.Name} spec.cidr '{pool.Cidr}'"],
+                $"kubectl edit ippools.crd.projectcalico.org {pool.Name} and set spec.cidr to a valid range."), Object: PoolObject(pool)));
+        }
+        // A Calico source that failed for any reason but 404 (no CRD: no Calico): Unknown for this source only.
+        if (view.Facts.GatherErrors.TryGetValue(CalicoIpPool.Source, out var poolError))
+        {
+            findings.Add(new(Unknown(Check, "Calico IPPools unreadable",
+                $"Cannot read Calico IPPools ({CalicoIpPool.Group}/{CalicoIpPool.Version} ippools): {poolError}. Node podCIDRs and the other pod network sources were still compared.")));
+        }
+        if (nodeRanges.Count == 0 && network is null && pools.Count == 0)
+        {
+            if (poolError is not null) return findings;
             findings.Add(new(Unknown(Check, "no pod CIDRs",
                 "No node has spec.podCIDR and no pod network is configured (kube-flannel-cfg, kube-controller-manager --cluster-cidr, kube-proxy clusterCIDR): nothing to compare.")));
             return findings;
         }
 
         // Only computed when there is something to fix: it scans every range in the cluster.
-        var lazyRemediation = new Lazy<string>(() => Remediation(view, nodeRanges, nodeIps.Select(n => (n.Node, n.Ip)).ToList()));
+        var taken = new Lazy<string>(() => FreeRange(view, nodeRanges, nodeIps.Select(n => n.Ip), pools.Select(p => p.Cidr)));
+        var lazyRemediation = new Lazy<string>(() => Remediation(view, taken.Value, null));
 
         // 1. Node podCIDRs overlapping each other: sort by first address and sweep, O(n log n) for 1000s of nodes.
         var sorted = nodeRanges.OrderBy(r => r.Cidr.Family).ThenBy(r => r.Cidr.First).ThenBy(r => r.Node, StringComparer.Ordinal).ToList();
@@ -108,28 +127,92 @@ public sealed class PodCidrOverlapCheck : IClusterCheck
                     [$"{node} podCIDR {cidr}", $"pod network {pn.Cidr} ({pn.Source})"], lazyRemediation.Value), node));
             }
         }
+
+        // 5. Calico IPPools, each like the flannel network above (seed 001 §9 is a Calico cluster).
+        CalicoFindings(view, findings, pools, nodeRanges, nodeIps, taken);
         return findings;
     }
 
-    private static string Remediation(ClusterView view, List<(string Node, Cidr Cidr)> nodeRanges, List<(string Node, IPAddress Ip)> nodeIps)
+    private static void CalicoFindings(ClusterView view, List<ScopedFinding> findings, List<(CalicoIpPool Pool, Cidr Cidr)> pools,
+        List<(string Node, Cidr Cidr)> nodeRanges, List<(string Node, IPAddress Ip, UInt128 Number)> nodeIps, Lazy<string> freeRange)
     {
-        var taken = nodeIps.Select(n => Cidr.Parse(n.Ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? $"{n.Ip}/32" : $"{n.Ip}/128")!.Value).ToList();
+        if (pools.Count == 0) return;
+        var remediations = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Fix(CalicoIpPool p) => remediations.TryGetValue(p.Name, out var r) ? r : remediations[p.Name] = Remediation(view, freeRange.Value, p);
+        static string Describe(CalicoIpPool p, Cidr c) => $"Calico IPPool {p.Name} {c}{(p.Disabled ? " (disabled)" : "")}";
+
+        // Disabled pools still count here: pods may hold addresses from them until re-created.
+        foreach (var (pool, cidr) in pools)
+        {
+            foreach (var (node, ip, number) in nodeIps.Where(n => cidr.Contains(n.Ip.AddressFamily, n.Number)))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "Calico IPPool contains node IP",
+                    $"The Calico IPPool {pool.Name} ({cidr}) contains node {node}'s InternalIP {ip}: traffic to that node is routed into the pod network (\"No route to host\").",
+                    [Describe(pool, cidr), $"{node} InternalIP {ip}"], Fix(pool)), node, PoolObject(pool)));
+            }
+            if (view.ServiceRange is { } sr && sr.Cidr.Overlaps(cidr))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "Calico IPPool overlaps service CIDR",
+                    $"The Calico IPPool {pool.Name} ({cidr}) overlaps the service CIDR {sr.Cidr}.",
+                    [Describe(pool, cidr), $"service CIDR {sr.Cidr} ({sr.Source})"], Fix(pool)), Object: PoolObject(pool)));
+            }
+            else if (view.Facts.KubernetesService?.Spec?.ClusterIP is { } sip && IPAddress.TryParse(sip, out var svcIp) && cidr.Contains(svcIp))
+            {
+                findings.Add(new(Make(Check, Severity.Critical, "Calico IPPool overlaps service CIDR",
+                    $"The Calico IPPool {pool.Name} ({cidr}) contains the kubernetes Service ClusterIP {svcIp}, so it overlaps the service CIDR (the range itself was not visible; the ClusterIP proves the overlap).",
+                    [Describe(pool, cidr), $"default/kubernetes ClusterIP {svcIp}"], Fix(pool)), Object: PoolObject(pool)));
+            }
+        }
+
+        // A node podCIDR that no enabled pool of its family covers: Calico does not route it.
+        var enabled = pools.Where(p => !p.Pool.Disabled).ToList();
+        foreach (var (node, cidr) in nodeRanges)
+        {
+            var sameFamily = enabled.Where(p => p.Cidr.Family == cidr.Family).ToList();
+            if (sameFamily.Count == 0 || sameFamily.Any(p => p.Cidr.Contains(cidr))) continue;
+            var first = sameFamily[0].Pool;
+            findings.Add(new(Make(Check, Severity.Critical, "podCIDR outside Calico IPPools",
+                $"Node {node}'s podCIDR {cidr} lies outside every enabled Calico IPPool ({string.Join(", ", sameFamily.Select(p => p.Cidr.Text))}).",
+                [$"{node} podCIDR {cidr}", .. sameFamily.Select(p => Describe(p.Pool, p.Cidr))], Fix(first)), node));
+        }
+    }
+
+    private static string PoolObject(CalicoIpPool pool) => $"{CalicoIpPool.Source}/{pool.Name}";
+
+    /// <summary>The first candidate range that overlaps no node IP, service range, pod network, IPPool or node podCIDR.</summary>
+    private static string FreeRange(ClusterView view, List<(string Node, Cidr Cidr)> nodeRanges, IEnumerable<IPAddress> nodeIps, IEnumerable<Cidr> pools)
+    {
+        var taken = nodeIps.Select(ip => Cidr.Parse(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? $"{ip}/32" : $"{ip}/128")!.Value).ToList();
         if (view.ServiceRange is { } sr) taken.Add(sr.Cidr);
         if (view.Facts.KubernetesService?.Spec?.ClusterIP is { } sip && Cidr.TryParse($"{sip}/32", out var s)) taken.Add(s);
         if (view.PodNetwork is { } pn) taken.Add(pn.Cidr);
+        taken.AddRange(pools);
         taken.AddRange(nodeRanges.Select(r => r.Cidr));
         var free = FreeRangeCandidates.Select(c => Cidr.Parse(c)!.Value).FirstOrDefault(c => !taken.Any(t => t.Overlaps(c)));
-        var range = free.Text ?? "<a range that overlaps no node, service or existing pod range>";
+        return free.Text ?? "<a range that overlaps no node, service or existing pod range>";
+    }
+
+    /// <summary>The fix for the detected CNI, or for Calico when a Calico IPPool is the culprit.</summary>
+    private static string Remediation(ClusterView view, string range, CalicoIpPool? pool)
+    {
         var lines = new List<string>
         {
             $"Pick a pod network that overlaps nothing: {range} is free in this cluster. Never applied automatically.",
         };
-        switch (view.Cni.Kind)
+        switch (pool is not null ? CniKind.Calico : view.Cni.Kind)
         {
             case CniKind.Calico:
-                lines.Add("Calico: kubectl get ippool default-ipv4-ippool -o yaml > pool.yaml; set spec.cidr: " + range +
-                          "; kubectl delete ippool default-ipv4-ippool; kubectl apply -f pool.yaml; then kubectl -n kube-system rollout restart ds/calico-node");
+            {
+                var name = pool?.Name ?? "default-ipv4-ippool";
+                var ns = view.Cni.Kind == CniKind.Calico ? view.Cni.DaemonSet?.Metadata?.NamespaceProperty ?? "kube-system" : "kube-system";
+                lines.Add($"Calico: kubectl get ippools.crd.projectcalico.org {name} -o yaml > pool.yaml (or calicoctl get ippool {name} -o yaml); " +
+                          $"in pool.yaml set spec.cidr: {range} and drop metadata.resourceVersion and metadata.uid; " +
+                          $"kubectl delete ippools.crd.projectcalico.org {name}; kubectl apply -f pool.yaml; " +
+                          $"then restart the CNI pods: kubectl -n {ns} rollout restart ds/calico-node, and re-create pods still holding addresses from the old range.");
+                if (ns == SystemObjects.CalicoSystem)
+                    lines.Add("Calico here is managed by the Tigera operator: change spec.calicoNetwork.ipPools in the Installation resource instead, or the operator puts the old pool back.");
                 break;
+            }
             default:
                 lines.Add($"flannel: kubectl -n {view.Cni.DaemonSet?.Metadata?.NamespaceProperty ?? "kube-system"} edit cm kube-flannel-cfg, set net-conf.json \"Network\": \"{range}\"; " +
                           $"then kubectl -n {view.Cni.DaemonSet?.Metadata?.NamespaceProperty ?? "kube-system"} rollout restart ds/{view.Cni.DaemonSet?.Metadata?.Name ?? "kube-flannel-ds"}");

@@ -20,6 +20,21 @@ public sealed record ClusterFacts
     public V1Endpoints? KubeDnsEndpoints { get; init; }
     public V1Service? KubernetesService { get; init; }
 
+    /// <summary>
+    /// kube-dns EndpointSlices (label <c>kubernetes.io/service-name=kube-dns</c>); null when the API
+    /// serves no EndpointSlices (then Endpoints is the only source) or they could not be read.
+    /// </summary>
+    public IReadOnlyList<V1EndpointSlice>? KubeDnsEndpointSlices { get; init; }
+
+    /// <summary>The API version the slices were read from: discovery.k8s.io/v1 (1.21+) or v1beta1 (1.20).</summary>
+    public string? EndpointSliceApi { get; init; }
+
+    /// <summary>Calico IPPools; empty when the CRD is not installed (no Calico) or unreadable (see <see cref="GatherErrors"/>).</summary>
+    public IReadOnlyList<CalicoIpPool> CalicoIpPools { get; init; } = [];
+
+    /// <summary>Log tails of the detected CNI's pods that are not ready or restarting, by pod key (<c>ns/name</c>).</summary>
+    public IReadOnlyDictionary<string, CniPodLog> CniPodLogs { get; init; } = new Dictionary<string, CniPodLog>();
+
     /// <summary>Previous-container log (tail) of crash-looping CoreDNS pods, by pod name; a read error as "error: ...".</summary>
     public IReadOnlyDictionary<string, string> PreviousCoreDnsLogs { get; init; } = new Dictionary<string, string>();
 
@@ -51,4 +66,8 @@ public static class SystemObjects
     public const string CoreDnsLabelKey = "k8s-app";
     public const string CoreDnsLabelValue = "kube-dns";
     public const string CoreDnsSelector = CoreDnsLabelKey + "=" + CoreDnsLabelValue;
+    /// <summary>The label the EndpointSlice controller puts on every slice of a Service.</summary>
+    public const string KubeDnsSliceSelector = "kubernetes.io/service-name=" + KubeDnsService;
+    public const string EndpointSlicesSource = "endpointslices/kube-dns";
+    public const string EndpointsSource = "endpoints/kube-dns";
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using k8s;
 using k8s.Models;
 using NetDiag.Operator.Checks;
@@ -13,6 +14,12 @@ public sealed class KubernetesClusterFactsReader(IKubernetes client, TimeProvide
 {
     /// <summary>Previous-container log bytes read per crash-looping CoreDNS pod: the loop line is near the end.</summary>
     public const int PreviousLogBytes = 64 * 1024;
+
+    /// <summary>Lines read from the end of an unhealthy CNI pod's log (seed 001 §3 reads the last few dozen).</summary>
+    public const int CniLogTailLines = 50;
+
+    /// <summary>At most this many CNI pod logs per run: a cluster-wide CNI outage must not cost one read per node.</summary>
+    public const int MaxCniLogPods = 20;
 
     public async Task<ClusterFacts> ReadAsync(CancellationToken ct)
     {
@@ -32,8 +39,11 @@ public sealed class KubernetesClusterFactsReader(IKubernetes client, TimeProvide
         var coredns = await Get(() => client.CoreV1.ReadNamespacedConfigMapAsync(SystemObjects.CoreDnsConfigMap, SystemObjects.KubeSystem, cancellationToken: ct), $"configmaps/{SystemObjects.CoreDnsConfigMap}", errors);
         var kubeProxy = await Get(() => client.CoreV1.ReadNamespacedConfigMapAsync(SystemObjects.KubeProxyConfigMap, SystemObjects.KubeSystem, cancellationToken: ct), $"configmaps/{SystemObjects.KubeProxyConfigMap}", errors);
         var kubeDns = await Get(() => client.CoreV1.ReadNamespacedServiceAsync(SystemObjects.KubeDnsService, SystemObjects.KubeSystem, cancellationToken: ct), $"services/{SystemObjects.KubeDnsService}", errors);
-        var endpoints = await Get(() => client.CoreV1.ReadNamespacedEndpointsAsync(SystemObjects.KubeDnsService, SystemObjects.KubeSystem, cancellationToken: ct), "endpoints/kube-dns", errors);
+        var endpoints = await Get(() => client.CoreV1.ReadNamespacedEndpointsAsync(SystemObjects.KubeDnsService, SystemObjects.KubeSystem, cancellationToken: ct), SystemObjects.EndpointsSource, errors);
         var kubernetes = await Get(() => client.CoreV1.ReadNamespacedServiceAsync(SystemObjects.KubernetesService, "default", cancellationToken: ct), $"services/{SystemObjects.KubernetesService}", errors);
+        var (slices, sliceApi) = await ReadKubeDnsSlicesAsync(errors, ct);
+        var pools = await ReadCalicoPoolsAsync(errors, ct);
+        var cniLogs = await ReadCniLogsAsync(pods, daemonSets, ct);
 
         // Previous logs only for crash-looping CoreDNS pods (the dnsLoop signature), never for all pods.
         var previous = new Dictionary<string, string>();
@@ -54,10 +64,89 @@ public sealed class KubernetesClusterFactsReader(IKubernetes client, TimeProvide
             KubeDnsService = kubeDns,
             KubeDnsEndpoints = endpoints,
             KubernetesService = kubernetes,
+            KubeDnsEndpointSlices = slices,
+            EndpointSliceApi = sliceApi,
+            CalicoIpPools = pools,
+            CniPodLogs = cniLogs,
             PreviousCoreDnsLogs = previous,
             GatherErrors = errors,
             ReadAt = time.GetUtcNow(),
         };
+    }
+
+    /// <summary>
+    /// kube-dns's EndpointSlices: discovery.k8s.io/v1 (1.21+); on 404 the v1beta1 of 1.20 (which the
+    /// client has no typed call for, so through the generic path; its extra fields are ignored);
+    /// on 404 again the API serves no slices and Endpoints stays the only source.
+    /// </summary>
+    private async Task<(IReadOnlyList<V1EndpointSlice>?, string?)> ReadKubeDnsSlicesAsync(Dictionary<string, string> errors, CancellationToken ct)
+    {
+        try
+        {
+            var v1 = await client.DiscoveryV1.ListNamespacedEndpointSliceAsync(SystemObjects.KubeSystem, labelSelector: SystemObjects.KubeDnsSliceSelector, cancellationToken: ct);
+            return (v1.Items.ToList(), "discovery.k8s.io/v1");
+        }
+        catch (Exception e) when (ApiErrors.IsNotFound(e)) { }
+        catch (Exception e) when (ApiErrors.IsLasting(e)) { errors[SystemObjects.EndpointSlicesSource] = ApiErrors.Describe(e); return (null, null); }
+        try
+        {
+            var beta = await client.CustomObjects.ListNamespacedCustomObjectAsync<V1EndpointSliceList>("discovery.k8s.io", "v1beta1", SystemObjects.KubeSystem, "endpointslices",
+                labelSelector: SystemObjects.KubeDnsSliceSelector, cancellationToken: ct);
+            return ((beta?.Items ?? []).ToList(), "discovery.k8s.io/v1beta1");
+        }
+        catch (Exception e) when (ApiErrors.IsNotFound(e)) { return (null, null); }
+        catch (Exception e) when (ApiErrors.IsLasting(e) || e is JsonException) { errors[SystemObjects.EndpointSlicesSource] = ApiErrors.Describe(e); return (null, null); }
+    }
+
+    /// <summary>
+    /// Calico IPPools. 404: the CRD is not installed, i.e. no Calico. Any other failure is kept for
+    /// podCidrOverlap to report as Unknown for this source only: an optional CRD that cannot be read
+    /// must not fail the whole run.
+    /// </summary>
+    private async Task<IReadOnlyList<CalicoIpPool>> ReadCalicoPoolsAsync(Dictionary<string, string> errors, CancellationToken ct)
+    {
+        try
+        {
+            var list = await client.CustomObjects.ListClusterCustomObjectAsync<JsonElement>(CalicoIpPool.Group, CalicoIpPool.Version, CalicoIpPool.Plural, cancellationToken: ct);
+            return CalicoIpPool.ParseList(list);
+        }
+        catch (Exception e) when (ApiErrors.IsNotFound(e)) { return []; }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            errors[CalicoIpPool.Source] = ApiErrors.Describe(e);
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// The last <see cref="CniLogTailLines"/> lines of each unhealthy pod of the detected CNI (the
+    /// crashed container's with previous=true when it restarted), at most <see cref="MaxCniLogPods"/>,
+    /// read concurrently. A failed read becomes a note in the evidence.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, CniPodLog>> ReadCniLogsAsync(List<V1Pod> pods, List<V1DaemonSet> daemonSets, CancellationToken ct)
+    {
+        var cni = CniDetector.Detect(daemonSets);
+        if (cni.DaemonSet is null) return new Dictionary<string, CniPodLog>();
+        var wanted = pods.Where(p => CniHealthCheck.BelongsTo(p, cni.DaemonSet) && CniHealthCheck.NeedsLogs(p))
+            .OrderBy(PodFacts.Key, StringComparer.Ordinal).Take(MaxCniLogPods).ToList();
+        var reads = await Task.WhenAll(wanted.Select(async p => (PodFacts.Key(p), await ReadCniLogAsync(p, ct))));
+        return reads.ToDictionary(r => r.Item1, r => r.Item2);
+    }
+
+    private async Task<CniPodLog> ReadCniLogAsync(V1Pod pod, CancellationToken ct)
+    {
+        var (container, previous) = CniHealthCheck.LogTarget(pod);
+        try
+        {
+            using var stream = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, pod.Metadata.NamespaceProperty,
+                container: container, previous: previous, tailLines: CniLogTailLines, limitBytes: PreviousLogBytes, cancellationToken: ct);
+            using var reader = new StreamReader(stream);
+            return new CniPodLog(container, previous, await reader.ReadToEndAsync(ct), null);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            return new CniPodLog(container, previous, null, ApiErrors.Describe(e));
+        }
     }
 
     private async Task<string> ReadPreviousLog(V1Pod pod, CancellationToken ct)
