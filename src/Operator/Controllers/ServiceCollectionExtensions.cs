@@ -4,7 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using NetDiag.Entities.Api;
 using NetDiag.Entities.Validation;
+using Microsoft.Extensions.Options;
+using NetDiag.Operator.Hosting;
 using NetDiag.Operator.Kubernetes;
+using NetDiag.Operator.Remediation;
 using NetDiag.Operator.Runtime;
 
 namespace NetDiag.Operator.Controllers;
@@ -25,6 +28,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IDiagnosisStatusWriter>(sp => new KubernetesStatusWriter(sp.GetRequiredService<IKubernetes>()));
         services.TryAddSingleton<RunFactsCache>();
         services.TryAddSingleton<JobExpectations>();
+        // Auto-remediation: inert unless a diagnosis says mode Auto (and the operator flag is on).
+        services.TryAddSingleton(sp => new RemediationCoordinator(sp.GetRequiredService<IKubernetes>(), sp.GetRequiredService<IEventRecorder>(),
+            sp.GetRequiredService<IOptions<OperatorOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<NetworkDiagnosisReconciler>();
         services.TryAddSingleton<IReconciler<V1alpha1NetworkDiagnosis>>(sp => sp.GetRequiredService<NetworkDiagnosisReconciler>());
         return services;

@@ -135,7 +135,10 @@ public sealed class RemediationCoordinator(IKubernetes client, IEventRecorder ev
     /// restart waits for the kubelet to refresh the mounted ConfigMap (up to about a minute) and
     /// CoreDNS's reload plugin (30 s).
     /// </summary>
-    private static TimeSpan DelayAfter(PlannedAction action) => action.Action switch
+    private static TimeSpan DelayAfter(PlannedAction action) => DelayAfter(action.Action);
+
+    /// <summary>How long after applying <paramref name="action"/> its re-check waits (see <see cref="RemediationOutcome.RecheckDelay"/>).</summary>
+    public static TimeSpan DelayAfter(string action) => action switch
     {
         ActionNames.PatchFlannelBackend => TimeSpan.FromSeconds(30),
         ActionNames.RestartCoreDns => TimeSpan.FromSeconds(30),

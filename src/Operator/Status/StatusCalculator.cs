@@ -3,6 +3,7 @@ using k8s.Models;
 using NetDiag.Entities;
 using NetDiag.Entities.Api;
 using NetDiag.Operator.Checks;
+using NetDiag.Operator.Planning;
 
 namespace NetDiag.Operator.Status;
 
@@ -26,6 +27,10 @@ public sealed record RunStatusInput
     public string RemediationMode { get; init; } = RemediationModes.Suggest;
     public int HistoryLimit { get; init; } = NetworkDiagnosisSpec.Defaults.HistoryLimit;
     public AggregationLimits Limits { get; init; } = AggregationLimits.Default;
+    /// <summary>status.lastRunTime as the schedule planner set it when the run started (its slot); null: the end of a completed run.</summary>
+    public DateTimeOffset? LastRunTime { get; init; }
+    /// <summary>The next scheduled slot (status.nextRunTime), null without a schedule.</summary>
+    public DateTimeOffset? NextRunTime { get; init; }
 }
 
 /// <summary>
@@ -44,7 +49,12 @@ public static class StatusCalculator
         var d = input.Diagnosis;
         var old = d.Status;
         var generation = d.Metadata.Generation ?? 1;
-        var findings = FindingAggregator.Aggregate(input.Findings, input.RemediationMode != RemediationModes.Off, input.Limits);
+        // While a run is in progress, status keeps showing what the last finished run found (as the
+        // Healthy condition does): partial findings would flap, and the next history entry compares
+        // against the previous run's findings.
+        var findings = input.Complete
+            ? FindingAggregator.Aggregate(input.Findings, input.RemediationMode != RemediationModes.Off, input.Limits)
+            : old?.Findings ?? [];
         var counts = Count(findings);
         var failed = input.Complete && input.ProbesNeeded && input.NodesSelected > 0 && input.NodesReported == 0;
         var phase = !input.Complete ? Phases.Running : failed ? Phases.Failed : Phases.Completed;
@@ -62,7 +72,7 @@ public static class StatusCalculator
             ObservedGeneration = generation,
             CurrentRun = input.RunId,
             RunStartTime = input.RunStart.UtcDateTime,
-            Findings = findings,
+            Findings = input.Complete ? findings : old?.Findings,
             Summary = new DiagnosisSummary
             {
                 Critical = counts.Critical,
@@ -74,10 +84,10 @@ public static class StatusCalculator
                 ChecksRun = input.ChecksRun.ToList(),
                 DurationSeconds = input.Complete ? Math.Round((input.Now - input.RunStart).TotalSeconds, 1) : null,
             },
-            LastRunTime = input.Complete ? input.Now.UtcDateTime : old?.LastRunTime,
-            NextRunTime = null,
+            LastRunTime = input.LastRunTime?.UtcDateTime ?? (input.Complete ? input.Now.UtcDateTime : old?.LastRunTime),
+            NextRunTime = input.NextRunTime?.UtcDateTime,
             Remediations = old?.Remediations,
-            History = input.Complete ? History(old, input, counts, findings, phase) : old?.History,
+            History = input.Complete ? History(old, input, findings, phase) : old?.History,
             Message = message,
         };
 
@@ -159,24 +169,11 @@ public static class StatusCalculator
             ? $"Probed {input.NodesReported} of {"node".ToQuantity(input.NodesSelected)}: {Counts(counts)}"
             : $"Ran {"cluster check".ToQuantity(input.ChecksRun.Count)}: {Counts(counts)}";
 
-    private static List<RunRecord> History(NetworkDiagnosisStatus? old, RunStatusInput input, SeverityCounts counts, List<DiagnosisFinding> findings, string phase)
+    /// <summary>This run in front of the history (newest first, bounded); new/resolved against the findings status showed before.</summary>
+    private static List<RunRecord> History(NetworkDiagnosisStatus? old, RunStatusInput input, List<DiagnosisFinding> findings, string phase)
     {
-        var history = old?.History?.Where(h => h.Run != input.RunId).ToList() ?? [];
-        var previous = (old?.Findings ?? []).Select(f => FindingAggregator.Key(f.Check, f.Cause)).ToHashSet();
-        var current = findings.Select(f => FindingAggregator.Key(f.Check, f.Cause)).ToHashSet();
-        history.Add(new RunRecord
-        {
-            Run = input.RunId,
-            StartTime = input.RunStart.UtcDateTime,
-            EndTime = input.Now.UtcDateTime,
-            Phase = phase,
-            Critical = counts.Critical,
-            Warning = counts.Warning,
-            Unknown = counts.Unknown,
-            New = current.Except(previous).Order(StringComparer.Ordinal).Take(20).ToList() is { Count: > 0 } n ? n : null,
-            Resolved = previous.Except(current).Order(StringComparer.Ordinal).Take(20).ToList() is { Count: > 0 } r ? r : null,
-        });
-        return history.Skip(Math.Max(0, history.Count - input.HistoryLimit)).ToList();
+        var record = RunHistory.Finished(input.RunId, input.RunStart, input.Now, phase, findings, old?.Findings ?? []);
+        return RunHistory.Append(old?.History, record, input.HistoryLimit);
     }
 
     private static V1Condition Condition(string type, string status, string reason, string message, long generation) => new()

@@ -154,23 +154,28 @@ public sealed class StatusTests
     [Fact]
     public void Events_fire_on_transitions_only()
     {
+        // While a run is in progress status keeps the last finished run's findings (none here), so
+        // polling emits nothing; the run's findings and RunCompleted arrive when it completes.
         var d = Diagnosis();
         var running = StatusCalculator.ForRun(Input(d, false, [OnNode("n1")]));
-        var e1 = Transitions.Events(null, running);
-        var detected = Assert.Single(e1);
-        Assert.Equal((EventTypes.Warning, Reasons.FindingDetected), (detected.Type, detected.Reason));
-        Assert.Equal("Critical ipForward on 1 of 5 nodes: IPv4 forwarding is off: pods on this node cannot reach other nodes.", detected.Message);
+        Assert.Empty(Transitions.Events(null, running));
 
         d.Status = running;
         var same = StatusCalculator.ForRun(Input(d, false, [OnNode("n1"), OnNode("n2")]));
-        Assert.Empty(Transitions.Events(running, same)); // more nodes, same finding: no new Event
+        Assert.Empty(Transitions.Events(running, same));
 
         d.Status = same;
         var done = StatusCalculator.ForRun(Input(d, true, [OnNode("n1"), OnNode("n2"), OnNode("n3", CheckNames.ProbeFailed, "probe timed out", Severity.Unknown)]));
         var e3 = Transitions.Events(same, done);
-        Assert.Equal([Reasons.ProbeFailed, Reasons.RunCompleted], e3.Select(e => e.Reason));
-        Assert.Equal("Probed 3 of 5 nodes: 1 critical, 1 unknown", e3[1].Message);
+        Assert.Equal([Reasons.FindingDetected, Reasons.ProbeFailed, Reasons.RunCompleted], e3.Select(e => e.Reason));
+        Assert.Equal("Critical ipForward on 2 of 5 nodes: IPv4 forwarding is off: pods on this node cannot reach other nodes.", e3[0].Message);
+        Assert.Equal("Probed 3 of 5 nodes: 1 critical, 1 unknown", e3[2].Message);
         Assert.Empty(Transitions.Events(done, done));
+
+        // The next run of the same diagnosis: a finding the previous run had already is no new Event.
+        d.Status = done;
+        var again = StatusCalculator.ForRun(Input(d, true, [OnNode("n1")]) with { RunId = "g1-202503011300" });
+        Assert.Equal([Reasons.RunCompleted], Transitions.Events(done, again).Select(e => e.Reason));
     }
 
     [Fact]
