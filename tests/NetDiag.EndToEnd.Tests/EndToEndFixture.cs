@@ -176,6 +176,22 @@ public sealed class EndToEndFixture : IAsyncLifetime
         }
     }
 
+    private string[] _operatorArgs = [];
+
+    /// <summary>
+    /// Runs the shared operator with these extra command-line args (e.g. <c>--Operator:EnableRemediation=true</c>),
+    /// restarting it only when they differ from the ones it runs with. Tests run one at a time in the
+    /// collection; a test that needs a flag asks for it, one that needs it off asks for no args.
+    /// </summary>
+    public async Task UseOperatorArgsAsync(params string[] extraArgs)
+    {
+        if (_operator is { HasExited: false } && _operatorArgs.SequenceEqual(extraArgs)) return;
+        if (_operator is not null) await _operator.DisposeAsync();
+        _operator = OperatorProcess.Start(OperatorDll, ControlPlane.KubeconfigPath, OperatorNamespace, extraArgs);
+        _operatorArgs = extraArgs;
+        Log($"operator restarted (pid {_operator.Pid}) with [{string.Join(' ', extraArgs)}]");
+    }
+
     public void Log(string line) => _sink.OnMessage(new DiagnosticMessage($"[e2e {DateTime.Now:HH:mm:ss}] {line}"));
 
     public async Task DisposeAsync()

@@ -155,19 +155,24 @@ public sealed class PlanningTests
     [Fact]
     public void A_new_generation_starts_a_run_and_a_finished_one_does_not_run_again()
     {
+        // Without a schedule the reconcile's SchedulePlanner keeps the one-shot rule: one run per generation.
         var now = new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
-        var fresh = RunPlanner.Decide(Diagnosis(generation: 3), now);
-        Assert.Equal(new RunDecision.Run("g3", now, true), fresh);
+        ScheduleDecision Decide(NetDiag.Entities.Api.V1alpha1NetworkDiagnosis d, params string[] live) => SchedulePlanner.Decide(ScheduleState.From(d, live), now);
 
-        var started = now.AddSeconds(-30);
-        var running = Diagnosis(generation: 3, status: new NetworkDiagnosisStatus { Phase = Phases.Running, CurrentRun = "g3", RunStartTime = started.UtcDateTime });
-        Assert.Equal(new RunDecision.Run("g3", started, false), RunPlanner.Decide(running, now));
+        var fresh = Decide(Diagnosis(generation: 3));
+        Assert.Equal((ScheduleAction.RunNow, "g3"), (fresh.Action, fresh.RunId));
+
+        var running = Diagnosis(generation: 3, status: new NetworkDiagnosisStatus { Phase = Phases.Running, CurrentRun = "g3", RunStartTime = now.AddSeconds(-30).UtcDateTime });
+        Assert.Equal((ScheduleAction.Busy, "g3"), (Decide(running, "g3").Action, Decide(running, "g3").RunId));
 
         var done = Diagnosis(generation: 3, status: new NetworkDiagnosisStatus { Phase = Phases.Completed, CurrentRun = "g3" });
-        Assert.IsType<RunDecision.NotDue>(RunPlanner.Decide(done, now));
+        Assert.Equal(ScheduleAction.Done, Decide(done).Action);
 
         var edited = Diagnosis(generation: 4, status: new NetworkDiagnosisStatus { Phase = Phases.Completed, CurrentRun = "g3" });
-        Assert.Equal(new RunDecision.Run("g4", now, true), RunPlanner.Decide(edited, now));
+        Assert.Equal((ScheduleAction.RunNow, "g4"), (Decide(edited).Action, Decide(edited).RunId));
+
+        var editedWhileRunning = Diagnosis(generation: 4, status: new NetworkDiagnosisStatus { Phase = Phases.Running, CurrentRun = "g3" });
+        Assert.Equal(["g3"], Decide(editedWhileRunning, "g3").SupersededRuns); // never two runs at once
     }
 
     [Theory]
