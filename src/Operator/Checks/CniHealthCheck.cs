@@ -100,8 +100,12 @@ public sealed class CniHealthCheck : IClusterCheck
         return findings;
     }
 
-    /// <summary>Whether this CNI pod gets a finding, so its log tail is worth reading (the reader and the check agree).</summary>
-    public static bool NeedsLogs(V1Pod pod) => !PodFacts.IsReady(pod) || PodFacts.Restarts(pod) >= RestartWarning;
+    /// <summary>
+    /// Whether this CNI pod gets a finding, so its log tail is worth reading (the reader and the check
+    /// agree). Only pods on a node: an unscheduled pod has no log (the API server answers an empty one).
+    /// </summary>
+    public static bool NeedsLogs(V1Pod pod) =>
+        !string.IsNullOrEmpty(pod.Spec?.NodeName) && (!PodFacts.IsReady(pod) || PodFacts.Restarts(pod) >= RestartWarning);
 
     /// <summary>
     /// Which container's log to read: the one not ready or restarting most (weave runs two), else the

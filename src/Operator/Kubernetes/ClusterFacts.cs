@@ -5,8 +5,9 @@ namespace NetDiag.Operator.Kubernetes;
 /// <summary>
 /// What the operator reads from the API once per run (not per poll) for the cluster checks and the
 /// probe plans: kube-system (and CNI namespace) pods, DaemonSets, the ConfigMaps of flannel,
-/// CoreDNS and kube-proxy, the kube-dns and kubernetes Services, kube-dns Endpoints, and the
-/// previous-container logs of crash-looping CoreDNS pods. A read that failed for a lasting reason
+/// CoreDNS and kube-proxy, the kube-dns and kubernetes Services, kube-dns Endpoints and
+/// EndpointSlices, Calico IPPools, the previous-container logs of crash-looping CoreDNS pods, and the
+/// log tails of unhealthy CNI pods. A read that failed for a lasting reason
 /// (Forbidden) is kept in <see cref="GatherErrors"/> so the checks that needed it say Unknown.
 /// </summary>
 public sealed record ClusterFacts

@@ -228,7 +228,8 @@ public sealed class ClusterCheckGapTests
         var healthy = Pod("kube-flannel", "a", "n1", labels: new Dictionary<string, string> { ["app"] = "flannel" }, restarts: 1);
         var notReady = Pod("kube-flannel", "b", "n1", ready: false);
         var restarting = Pod("kube-flannel", "c", "n1", restarts: CniHealthCheck.RestartWarning);
-        Assert.Equal([false, true, true], new[] { healthy, notReady, restarting }.Select(CniHealthCheck.NeedsLogs));
+        var unscheduled = Pod("kube-flannel", "d", node: null, phase: "Pending", ready: false);
+        Assert.Equal([false, true, true, false], new[] { healthy, notReady, restarting, unscheduled }.Select(CniHealthCheck.NeedsLogs));
         Assert.Equal(("c", false), CniHealthCheck.LogTarget(notReady));
         Assert.Equal(("c", true), CniHealthCheck.LogTarget(restarting));
 
