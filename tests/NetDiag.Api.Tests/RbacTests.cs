@@ -24,6 +24,7 @@ public sealed class RbacTests(ControlPlaneFixture fixture)
         _cluster.AssertOperatorCan(true, "patch", "networkdiagnoses.netdiag.io/status");
         _cluster.AssertOperatorCan(true, "list", "nodes");
         _cluster.AssertOperatorCan(true, "get", "pods/log", "-n", "kube-system");
+        _cluster.AssertOperatorCan(true, "list", "endpointslices.discovery.k8s.io", "-n", "kube-system");
         _cluster.AssertOperatorCan(true, "create", "events", "-n", "default");
         _cluster.AssertOperatorCan(true, "create", "jobs.batch", "-n", "netdiag-system");
         _cluster.AssertOperatorCan(true, "update", "leases.coordination.k8s.io", "-n", "netdiag-system");
