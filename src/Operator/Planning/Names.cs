@@ -41,7 +41,7 @@ public static partial class Names
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..chars];
 
     /// <summary>Lower-case letters, digits and '-', at most <paramref name="max"/> chars, no '-' at either end.</summary>
-    private static string Sanitize(string text, int max)
+    internal static string Sanitize(string text, int max)
     {
         var sb = new StringBuilder(text.Length);
         foreach (var ch in text.ToLowerInvariant())

@@ -1,9 +1,7 @@
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.RegularExpressions;
 using k8s.Models;
 using NetDiag.Entities;
 using NetDiag.Entities.Api;
+using NetDiag.Operator.Planning;
 
 namespace NetDiag.Operator.Remediation;
 
@@ -37,7 +35,7 @@ public sealed record NodeJobRequest(
 /// mounted read-write at <c>/host</c> only to write the drop-in files. No hostPID (nothing needs
 /// the host's processes), no service-account token, two attempts, two minutes at most.
 /// </summary>
-public static partial class NodeRemediationJob
+public static class NodeRemediationJob
 {
     public const string AnnotationAction = "netdiag.io/action";
     public const string AnnotationNode = "netdiag.io/target-node";
@@ -45,8 +43,8 @@ public static partial class NodeRemediationJob
 
     public static string JobName(NodeJobRequest r)
     {
-        var hash = Hash($"{r.DiagnosisUid}/{r.RunId}/{r.Action}/{r.Node}", 8);
-        var node = Sanitize(r.Node, 40);
+        var hash = Names.Hash($"{r.DiagnosisUid}/{r.RunId}/{r.Action}/{r.Node}", 8);
+        var node = Names.Sanitize(r.Node, 40);
         return node.Length == 0 ? $"nd-fix-{Short(r.Action)}-{hash}" : $"nd-fix-{Short(r.Action)}-{node}-{hash}";
     }
 
@@ -59,9 +57,9 @@ public static partial class NodeRemediationJob
 
         var labels = new Dictionary<string, string>
         {
-            [WellKnown.LabelDiagnosis] = LabelValue(r.DiagnosisName),
-            [WellKnown.LabelRun] = LabelValue(r.RunId),
-            [WellKnown.LabelNode] = LabelValue(r.Node),
+            [WellKnown.LabelDiagnosis] = Names.LabelValue(r.DiagnosisName),
+            [WellKnown.LabelRun] = Names.LabelValue(r.RunId),
+            [WellKnown.LabelNode] = Names.LabelValue(r.Node),
             [WellKnown.LabelComponent] = WellKnown.ComponentRemediation,
             [WellKnown.LabelManagedBy] = WellKnown.ManagedByValue,
         };
@@ -132,34 +130,6 @@ public static partial class NodeRemediationJob
         ActionNames.EnableIpForward => "ipfwd",
         ActionNames.EnableBridgeNetfilter => "brnf",
         ActionNames.RaiseConntrackMax => "ctmax",
-        _ => Sanitize(action, 8),
+        _ => Names.Sanitize(action, 8),
     };
-
-    /// <summary>A label value for any string: itself when valid, else a readable prefix plus a hash.</summary>
-    internal static string LabelValue(string value)
-    {
-        if (value.Length <= 63 && ValidLabelValue().IsMatch(value))
-            return value;
-        var hash = Hash(value, 10);
-        var prefix = Sanitize(value, 63 - hash.Length - 1);
-        return prefix.Length == 0 ? hash : $"{prefix}-{hash}";
-    }
-
-    private static string Hash(string text, int chars) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..chars];
-
-    /// <summary>Lower-case letters, digits and '-', at most <paramref name="max"/> chars, no '-' at either end.</summary>
-    private static string Sanitize(string text, int max)
-    {
-        var sb = new StringBuilder(text.Length);
-        foreach (var ch in text.ToLowerInvariant())
-            sb.Append(ch is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? ch : '-');
-        var s = sb.ToString();
-        if (s.Length > max)
-            s = s[..max];
-        return s.Trim('-');
-    }
-
-    [GeneratedRegex(@"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
-    private static partial Regex ValidLabelValue();
 }
