@@ -117,6 +117,8 @@ public sealed class RemediationEndToEndTests(EndToEndFixture fx)
             var deployment = await fx.Client.AppsV1.ReadNamespacedDeploymentAsync(KubeSystemObjects.CoreDnsDeployment, KubeSystemObjects.Namespace);
             Assert.True(deployment.Spec.Template.Metadata.Annotations?.ContainsKey("kubectl.kubernetes.io/restartedAt") == true, report);
             Assert.Equal(nd.Status.CurrentRun, deployment.Spec.Template.Metadata.Annotations!["netdiag.io/restarted-for-run"]);
+            // Not waited for here: the re-check (90 s later) cannot pass in the lab yet, because the CoreDNS
+            // stand-in loops whenever its node's resolv.conf is loopback, whatever the Corefile forwards to.
         }
         finally
         {
