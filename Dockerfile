@@ -13,7 +13,7 @@ WORKDIR /src
 # Restore first, from the project files alone, so a source change does not re-download packages.
 COPY Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Entities/NetDiag.Entities.csproj src/Entities/
-COPY src/Operator/NetDiag.Operator.csproj src/Operator/
+COPY src/Operator/NetDiag.Operator.csproj src/Operator/RuntimeSettings.props src/Operator/
 RUN dotnet restore src/Operator/NetDiag.Operator.csproj -a $TARGETARCH
 COPY src/Entities/ src/Entities/
 COPY src/Operator/ src/Operator/
