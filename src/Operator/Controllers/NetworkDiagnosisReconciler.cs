@@ -117,6 +117,7 @@ public sealed partial class NetworkDiagnosisReconciler(
             ChecksRun = run.Selection.Checks,
             Skipped = run.Selection.Skipped,
             Findings = run.Findings,
+            PodNodes = run.PodNodes,
             RemediationMode = settings.RemediationMode,
             HistoryLimit = settings.HistoryLimit,
             LastRunTime = lastRunTime,
@@ -152,7 +153,13 @@ public sealed partial class NetworkDiagnosisReconciler(
     /// <summary>The result of one look at a run's probes (or a re-check's).</summary>
     private sealed record RunProgress(
         bool Complete, List<ScopedFinding> Findings, CheckSelection Selection, int NodesSelected, int NodesReported,
-        IReadOnlyList<NodeProbeOutcome> Outcomes, DateTimeOffset Deadline);
+        IReadOnlyList<NodeProbeOutcome> Outcomes, DateTimeOffset Deadline, IReadOnlyDictionary<string, string> PodNodes);
+
+    /// <summary>CoreDNS pod IP → node, so a dead DNS target can be traced to a broken node (RootCauses).</summary>
+    private static IReadOnlyDictionary<string, string> CoreDnsPodNodes(ClusterView view) =>
+        view.CoreDnsPods.Where(p => !string.IsNullOrEmpty(p.Status?.PodIP) && !string.IsNullOrEmpty(p.Spec?.NodeName))
+            .GroupBy(p => p.Status.PodIP, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().Spec.NodeName, StringComparer.Ordinal);
 
     /// <summary>
     /// Gathers, launches and reads the probes of run <paramref name="runId"/> limited to
@@ -236,7 +243,7 @@ public sealed partial class NetworkDiagnosisReconciler(
             findings.Add(new(FindingFactory.Unknown(CheckNames.ProbeFailed, "no nodes selected",
                 "spec.nodeSelector matches no node: the node checks did not run.", [$"{allNodes.Count} nodes in the cluster"])));
         return new RunProgress(complete, findings, selection, selected.Count,
-            outcomes.Count(o => o.State == ProbeState.Reported), outcomes, deadline);
+            outcomes.Count(o => o.State == ProbeState.Reported), outcomes, deadline, CoreDnsPodNodes(view));
     }
 
     /// <summary>

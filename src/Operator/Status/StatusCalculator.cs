@@ -27,6 +27,8 @@ public sealed record RunStatusInput
     public string RemediationMode { get; init; } = RemediationModes.Suggest;
     public int HistoryLimit { get; init; } = NetworkDiagnosisSpec.Defaults.HistoryLimit;
     public AggregationLimits Limits { get; init; } = AggregationLimits.Default;
+    /// <summary>Pod IP → node (CoreDNS pods), so a dead DNS target can be traced to a broken node.</summary>
+    public IReadOnlyDictionary<string, string>? PodNodes { get; init; }
     /// <summary>status.lastRunTime as the schedule planner set it when the run started (its slot); null: the end of a completed run.</summary>
     public DateTimeOffset? LastRunTime { get; init; }
     /// <summary>The next scheduled slot (status.nextRunTime), null without a schedule.</summary>
@@ -53,7 +55,7 @@ public static class StatusCalculator
         // Healthy condition does): partial findings would flap, and the next history entry compares
         // against the previous run's findings.
         var findings = input.Complete
-            ? FindingAggregator.Aggregate(input.Findings, input.RemediationMode != RemediationModes.Off, input.Limits)
+            ? FindingAggregator.Aggregate(RootCauses.Fold(input.Findings, input.PodNodes), input.RemediationMode != RemediationModes.Off, input.Limits)
             : old?.Findings ?? [];
         var counts = Count(findings);
         var failed = input.Complete && input.ProbesNeeded && input.NodesSelected > 0 && input.NodesReported == 0;
