@@ -230,7 +230,8 @@ public sealed class ProbeRunner
         const string systemdPath = "/run/systemd/resolve/resolv.conf";
         var systemd = _host.ReadText(systemdPath);
         return new DnsLoopFacts(source, new ResolvFile(source.Path, file.Value, file.Error),
-            systemd.Ok ? new ResolvFile(systemdPath, systemd.Value, null) : null, _s.Plan.RunsCoreDns);
+            systemd.Ok ? new ResolvFile(systemdPath, systemd.Value, null) : null, _s.Plan.RunsCoreDns,
+            _s.Plan.CorednsForwardsToResolvConf, _s.Plan.CorednsForward);
     }
 
     private async Task<KubeProxyFacts> KubeProxyFactsAsync()

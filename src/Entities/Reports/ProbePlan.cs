@@ -42,6 +42,16 @@ public sealed record ProbePlan
     /// <summary>Whether CoreDNS runs on this node (the node half of dnsLoop matters most there).</summary>
     [JsonPropertyName("runsCoreDns")] public bool RunsCoreDns { get; set; }
 
+    /// <summary>
+    /// Whether the coredns Corefile's <c>forward .</c> reads <c>/etc/resolv.conf</c>. Only then is a
+    /// loopback nameserver in the node's resolv.conf the dnsLoop trap. Defaults to true (the kubeadm
+    /// Corefile, and what a plan without this field meant before it existed).
+    /// </summary>
+    [JsonPropertyName("corednsForwardsToResolvConf")] public bool CorednsForwardsToResolvConf { get; set; } = true;
+
+    /// <summary>The Corefile's <c>forward .</c> line as the operator read it, for evidence; null when unknown.</summary>
+    [JsonPropertyName("corednsForward")] public string? CorednsForward { get; set; }
+
     [JsonPropertyName("flannel")] public FlannelBackend Flannel { get; set; } = new();
     [JsonPropertyName("overlayDevice")] public string OverlayDevice { get; set; } = "flannel.1";
     [JsonPropertyName("bridgeDevice")] public string BridgeDevice { get; set; } = "cni0";

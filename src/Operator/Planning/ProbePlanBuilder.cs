@@ -38,6 +38,10 @@ public static class ProbePlanBuilder
             KubernetesServiceIp = NullIfNone(view.Facts.KubernetesService?.Spec?.ClusterIP),
             ClusterDomain = view.Corefile?.ClusterDomain ?? "cluster.local",
             RunsCoreDns = coreDns.Any(p => p.Spec?.NodeName == node),
+            // No Corefile read (ConfigMap missing or unreadable): assume kubeadm's forward to /etc/resolv.conf,
+            // so the probe still flags the trap rather than hiding it.
+            CorednsForwardsToResolvConf = view.Corefile?.ForwardsToResolvConf ?? true,
+            CorednsForward = view.Corefile?.ForwardLine,
             Flannel = new FlannelBackend
             {
                 Type = flannel?.BackendType ?? "vxlan",

@@ -87,7 +87,10 @@ public sealed record ResolvFile(string Path, string? Content, string? Error);
 /// <param name="KubeletResolvConf">Where kubelet's resolvConf points, with where that was read.</param>
 /// <param name="KubeletFile">The file kubelet hands to pods with dnsPolicy Default, i.e. what CoreDNS forwards to.</param>
 /// <param name="SystemdResolved">/run/systemd/resolve/resolv.conf, the real upstreams under systemd-resolved.</param>
-public sealed record DnsLoopFacts(KubeletResolvConf KubeletResolvConf, ResolvFile KubeletFile, ResolvFile? SystemdResolved, bool RunsCoreDns);
+/// <param name="CoreDnsForwardsToResolvConf">Whether the Corefile's <c>forward .</c> reads /etc/resolv.conf (from the plan); only then is a loopback nameserver here the trap.</param>
+/// <param name="CoreDnsForward">The Corefile's <c>forward .</c> line, for the reason; null when the plan does not say.</param>
+public sealed record DnsLoopFacts(KubeletResolvConf KubeletResolvConf, ResolvFile KubeletFile, ResolvFile? SystemdResolved, bool RunsCoreDns,
+    bool CoreDnsForwardsToResolvConf = true, string? CoreDnsForward = null);
 
 /// <summary>
 /// dnsLoop, node half (seed 001 §7, seed 002): CoreDNS's <c>forward . /etc/resolv.conf</c> reads the
@@ -100,6 +103,8 @@ public static class DnsLoopCheck
     {
         const string check = CheckNames.DnsLoop;
         var file = f.KubeletFile;
+        if (!f.CoreDnsForwardsToResolvConf)
+            return NotForwardedTo(f);
         if (file.Content is null)
             return CheckOutcome.Unknown(check, "resolv.conf unreadable", $"cannot read {file.Path} (kubelet resolvConf, {f.KubeletResolvConf.Source}): {file.Error}");
         var parsed = ResolvConfParser.Parse(file.Content);
@@ -145,5 +150,22 @@ public static class DnsLoopCheck
             AutoAction = ActionNames.PatchCorefileForward,
             Data = data,
         }], "");
+    }
+
+    /// <summary>
+    /// CoreDNS forwards to explicit upstreams, not /etc/resolv.conf: whatever the node file names
+    /// (even a loopback stub resolver, which is normal under systemd-resolved) CoreDNS never reads
+    /// it, so there is no loop trap. The reason still names a loopback server, so a later switch
+    /// back to <c>forward . /etc/resolv.conf</c> is not a surprise.
+    /// </summary>
+    private static CheckOutcome NotForwardedTo(DnsLoopFacts f)
+    {
+        var file = f.KubeletFile;
+        var forward = f.CoreDnsForward is { Length: > 0 } line ? $"CoreDNS forwards to its own upstreams (`{line}`)" : "CoreDNS does not forward to /etc/resolv.conf";
+        var loopback = file.Content is null ? [] : ResolvConfParser.Parse(file.Content).Nameservers.Where(n => n.IsLoopback).ToList();
+        var node = file.Content is null ? $"{file.Path} not read ({file.Error})"
+            : loopback.Count > 0 ? $"the loopback nameserver {loopback[0].Address} in {file.Path} (line {loopback[0].Line}) is not a loop trap"
+            : $"{file.Path} is not on CoreDNS's path";
+        return CheckOutcome.Pass(CheckNames.DnsLoop, $"{forward}, not /etc/resolv.conf: {node}");
     }
 }

@@ -246,6 +246,37 @@ public sealed class PlanningTests
         Assert.Equal("cluster.local", plan.ClusterDomain);
     }
 
+    /// <summary>The probe's dnsLoop check counts a loopback nameserver only when CoreDNS reads /etc/resolv.conf.</summary>
+    [Theory]
+    [InlineData("forward . /etc/resolv.conf", true, "forward . /etc/resolv.conf")]
+    [InlineData("forward . /etc/resolv.conf {\n       max_concurrent 1000\n    }", true, "forward . /etc/resolv.conf {")]
+    [InlineData("forward . 10.0.0.2 10.0.0.3", false, "forward . 10.0.0.2 10.0.0.3")]
+    [InlineData("proxy . /etc/resolv.conf", true, "proxy . /etc/resolv.conf")]
+    [InlineData("cache 30", false, null)]  // no forward at all: CoreDNS never reads the node's resolv.conf
+    [InlineData(null, true, null)]         // no coredns ConfigMap: assume kubeadm's default, keep flagging the trap
+    public void Probe_plan_says_whether_CoreDNS_forwards_to_resolv_conf(string? forwardLine, bool expected, string? expectedLine)
+    {
+        var (nodes, facts) = Healthy();
+        facts = facts with
+        {
+            CoreDnsConfig = forwardLine is null ? null : ConfigMap("kube-system", "coredns", new Dictionary<string, string>
+            {
+                ["Corefile"] = $".:53 {{\n    errors\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    {forwardLine}\n    loop\n}}\n",
+            }),
+        };
+        var plan = ProbePlanBuilder.Build("n1", View(nodes, facts), [CheckNames.DnsLoop]);
+        Assert.Equal((expected, expectedLine), (plan.CorednsForwardsToResolvConf, plan.CorednsForward));
+        Assert.True(ProbeReportCodec.TryParsePlan(ProbeReportCodec.SerializePlan(plan), out var roundTripped, out var error), error);
+        Assert.Equal(expected, roundTripped!.CorednsForwardsToResolvConf);
+    }
+
+    [Fact]
+    public void A_plan_written_before_the_Corefile_field_still_treats_loopback_as_the_trap()
+    {
+        Assert.True(ProbeReportCodec.TryParsePlan("{\"node\":\"n1\"}", out var plan, out var error), error);
+        Assert.True(plan!.CorednsForwardsToResolvConf);
+    }
+
     [Fact]
     public void On_a_big_cluster_each_plan_gets_a_small_stable_sample_and_together_they_cover_every_node()
     {

@@ -255,6 +255,33 @@ public class DnsLoopCheckTests
     public void Real_upstreams_pass() =>
         Assert.Equal(CheckStatus.Pass, DnsLoopCheck.Evaluate(Facts("nameserver 10.0.0.2\n")).Result.Status);
 
+    /// <summary>
+    /// The loopback nameserver is a trap only while the Corefile forwards to /etc/resolv.conf: after
+    /// patchCorefileForward the same node file must pass, or the re-check could never verify the fix.
+    /// </summary>
+    [Theory]
+    [InlineData("nameserver 127.0.0.53\n", true, null, "Warning", "loopback nameserver in kubelet resolv.conf")]
+    [InlineData("nameserver 127.0.0.53\n", false, "forward . 10.0.0.2", "Pass", "`forward . 10.0.0.2`|loopback nameserver 127.0.0.53 in /etc/resolv.conf (line 1) is not a loop trap")]
+    [InlineData("# stub\nnameserver ::1\n", false, null, "Pass", "does not forward to /etc/resolv.conf|::1")]
+    [InlineData("nameserver 10.0.0.2\n", false, "forward . 10.0.0.2", "Pass", "not on CoreDNS's path")]
+    [InlineData("\u0000\nnameserver\n", false, "forward . 10.0.0.2", "Pass", "forward . 10.0.0.2")]
+    [InlineData("\u0000\nnameserver\n", true, null, "Warning", "no nameserver in resolv.conf")]
+    [InlineData(null, false, "forward . 10.0.0.2", "Pass", "not read (not found)")]
+    [InlineData(null, true, null, "Unknown", "")]
+    public void Loopback_is_a_trap_only_when_CoreDNS_forwards_to_resolv_conf(string? file, bool forwardsToResolvConf, string? forwardLine, string status, string expected)
+    {
+        var facts = Facts(file) with { CoreDnsForwardsToResolvConf = forwardsToResolvConf, CoreDnsForward = forwardLine };
+        var o = DnsLoopCheck.Evaluate(facts);
+        Assert.Equal(Enum.Parse<CheckStatus>(status), o.Result.Status);
+        if (o.Result.Status == CheckStatus.Pass)
+        {
+            Assert.Empty(o.Findings);
+            foreach (var part in expected.Split('|')) Assert.Contains(part, o.Result.Reason);
+        }
+        else if (expected.Length > 0)
+            Assert.Equal(expected, o.Findings.Single().Cause);
+    }
+
     [Fact]
     public void Missing_file_is_unknown_and_garbled_file_is_a_clear_finding()
     {
