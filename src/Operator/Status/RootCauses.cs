@@ -78,9 +78,15 @@ public static class RootCauses
         Finding = f.Finding with
         {
             Severity = Severity.Info,
-            Message = $"{f.Finding.Message} This follows from {root}: fix that first.",
+            Message = $"{Sentence(f.Finding.Message)} This follows from {root}: fix that first.",
         },
     };
+
+    private static string Sentence(string message)
+    {
+        var m = message.TrimEnd();
+        return m.Length == 0 || m[^1] is '.' or '!' or '?' or ':' ? m : m + ".";
+    }
 
     private static string? Data(ScopedFinding f, string key) =>
         f.Finding.Data is { } d && d.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v) ? v : null;

@@ -8,7 +8,7 @@ namespace NetDiag.Operator.Tests.Reconcile;
 public class RootCausesTests
 {
     private static ScopedFinding F(string check, Severity severity, string cause, string? node, Dictionary<string, string>? data = null) =>
-        new(new Finding { Check = check, Severity = severity, Cause = cause, Message = $"{check} {cause}.", Data = data }, node);
+        new(new Finding { Check = check, Severity = severity, Cause = cause, Message = $"{check}: {cause}", Data = data }, node);
 
     [Fact]
     public void A_blocked_overlay_port_leaves_the_reachability_and_dns_failures_it_causes_as_info_naming_it()
@@ -28,7 +28,7 @@ public class RootCausesTests
         Assert.All(folded.Skip(1), f =>
         {
             Assert.Equal(Severity.Info, f.Finding.Severity);
-            Assert.Contains("follows from flannelPort on node-3", f.Finding.Message);
+            Assert.Contains(". This follows from flannelPort on node-3", f.Finding.Message);
         });
     }
 
