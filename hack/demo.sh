@@ -216,7 +216,7 @@ if [[ "$MODE" == cluster ]]; then
 fi
 
 # ------------------------------------------------------------------ the local lab
-[[ $EUID -eq 0 ]] || die "the local lab needs root (network namespaces, iptables): run sudo hack/demo.sh"
+[[ $EUID -eq 0 ]] || die "the local lab needs root (network namespaces, iptables): run it as root"
 step "Installing packages the lab needs (skipped when present)"
 hack/install-deps.sh >&2
 

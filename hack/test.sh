@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ $(id -u) -ne 0 ]]; then
-  echo "test: the lab and control-plane tests need root (network namespaces, iptables); run: sudo make test" >&2
+  echo "test: the lab and control-plane tests need root (network namespaces, iptables); run it as root: make test" >&2
   exit 1
 fi
 
