@@ -76,6 +76,27 @@ public sealed class LabKubeletTests(EndToEndFixture fx)
     }
 
     [Fact]
+    public async Task CoreDNS_restarted_with_a_Corefile_that_forwards_to_real_upstreams_stops_looping()
+    {
+        await using var lab = await fx.StartLabAsync("dnsLoop:node-1", nodes: 2);
+        await WaitForPodsAsync(KubeSystemObjects.Namespace, "k8s-app=kube-dns", 2,
+            p => p.Spec.NodeName != "node-1" || p.Status?.ContainerStatuses?.SingleOrDefault()?.State?.Waiting?.Reason == "CrashLoopBackOff");
+
+        // what patchCorefileForward + restartCoreDNS do: explicit upstreams, then a rollout restart; the
+        // node's resolv.conf keeps its loopback server, as real CoreDNS then no longer reads it
+        var upstream = lab.Lab.Node("node-2").NodeIp;
+        var cm = await fx.Client.CoreV1.ReadNamespacedConfigMapAsync(KubeSystemObjects.CoreDnsConfigMap, KubeSystemObjects.Namespace);
+        cm.Data["Corefile"] = cm.Data["Corefile"].Replace("forward . /etc/resolv.conf", $"forward . {upstream}");
+        await fx.Client.CoreV1.ReplaceNamespacedConfigMapAsync(cm, cm.Metadata.Name, cm.Metadata.NamespaceProperty);
+        fx.ControlPlane.Kubectl("rollout", "restart", "-n", "kube-system", $"deployment/{KubeSystemObjects.CoreDnsDeployment}").EnsureSuccess("rollout restart coredns");
+
+        var restarted = await WaitForPodsAsync(KubeSystemObjects.Namespace, "k8s-app=kube-dns", 2,
+            p => p.Metadata.Annotations?.ContainsKey("kubectl.kubernetes.io/restartedAt") == true && p.Status?.ContainerStatuses?.SingleOrDefault()?.Ready == true);
+        Assert.Contains(restarted, p => p.Spec.NodeName == "node-1");
+        Assert.Contains("127.0.0.53", File.ReadAllText(Path.Combine(lab.Lab.Node("node-1").HostRoot, "etc/resolv.conf")));
+    }
+
+    [Fact]
     public async Task Flannel_pods_restarted_with_a_new_port_in_net_conf_move_the_overlay_to_it()
     {
         await using var lab = await fx.StartLabAsync("flannelPort:node-2", nodes: 2);

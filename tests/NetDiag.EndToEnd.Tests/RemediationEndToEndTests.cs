@@ -95,7 +95,7 @@ public sealed class RemediationEndToEndTests(EndToEndFixture fx)
     }
 
     [Fact]
-    public async Task DnsLoop_Auto_patches_the_Corefile_forward_and_restarts_CoreDNS()
+    public async Task DnsLoop_Auto_patches_the_Corefile_forward_restarts_CoreDNS_and_the_recheck_passes()
     {
         await fx.UseOperatorArgsAsync(Enable);
         await using var lab = await fx.StartLabAsync("dnsLoop");
@@ -117,8 +117,22 @@ public sealed class RemediationEndToEndTests(EndToEndFixture fx)
             var deployment = await fx.Client.AppsV1.ReadNamespacedDeploymentAsync(KubeSystemObjects.CoreDnsDeployment, KubeSystemObjects.Namespace);
             Assert.True(deployment.Spec.Template.Metadata.Annotations?.ContainsKey("kubectl.kubernetes.io/restartedAt") == true, report);
             Assert.Equal(nd.Status.CurrentRun, deployment.Spec.Template.Metadata.Annotations!["netdiag.io/restarted-for-run"]);
-            // Not waited for here: the re-check (90 s later) cannot pass in the lab yet, because the CoreDNS
-            // stand-in loops whenever its node's resolv.conf is loopback, whatever the Corefile forwards to.
+
+            // The re-check: the restarted CoreDNS pods read the patched Corefile and stop looping, and the
+            // nodes' loopback resolv.conf is no longer the trap because CoreDNS no longer forwards to it.
+            nd = await fx.WaitForAsync(name, n => Remediated(n, "True") || Remediated(n, "False"), Verify, "Remediated True or False");
+            report = DiagnosisWaits.Describe(fx, nd);
+            Assert.True(Remediated(nd, "True"), report);
+            Assert.All(nd.Status!.Remediations!, r => Assert.True(r.Recheck == "Passed", report));
+            var loopFindings = nd.Status.Findings!.Where(f => f.Check == CheckNames.DnsLoop).ToList();
+            Assert.True(loopFindings.Count > 0, report);
+            Assert.All(loopFindings, f => Assert.True(f.Verified == true, report));
+            Assert.Equal(0, nd.Status.Summary!.Critical);
+            var pods = await fx.Client.CoreV1.ListNamespacedPodAsync(KubeSystemObjects.Namespace, labelSelector: "k8s-app=kube-dns");
+            var running = pods.Items.Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+            Assert.True(running.Count > 0, report);
+            Assert.All(running, p => Assert.True(p.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true,
+                $"{p.Metadata.Name} not Ready after the restart\n{report}"));
         }
         finally
         {

@@ -234,6 +234,12 @@ public sealed partial class LabKubelet : IAsyncDisposable
     {
         if (_workers.TryRemove(pod.Metadata.Uid, out var w)) await StopWorkerAsync(w);
         Logs.Remove(pod.Metadata.NamespaceProperty, pod.Metadata.Name);
+        // A pod that waited for a place (a CoreDNS replica of a rollout restart waiting for the old one
+        // to leave its DNS server) gets no event of its own when the place frees: try it again now,
+        // as kube-scheduler retries unschedulable pods when the cluster changes.
+        if (_draining) return;
+        foreach (var waiting in _pods.Values.Where(Binder.NeedsBinding).ToList())
+            await BindAsync(waiting, _stop.Token);
     }
 
     private static async Task StopWorkerAsync(PodWorker worker)
