@@ -30,6 +30,20 @@ internal static class SysctlText
     public const string SystemWarning =
         "Do not run `sysctl --system` on a production node to apply it: it reloads every kernel parameter; `sysctl -p FILE` applies one file.";
 
+    /// <summary>
+    /// The runtime value is 1 but the file applied last sets 0: fine now, off after the next reboot
+    /// or sysctl reload. A Warning, because traffic flows until then.
+    /// </summary>
+    public static CheckOutcome PersistedZero(string check, string key, string cause, string message, string remediation,
+        Parsing.SysctlSetting last, List<string> evidence) => CheckOutcome.From(check, [new NetDiag.Entities.Reports.Finding
+    {
+        Check = check, Severity = NetDiag.Entities.Severity.Warning, Cause = cause,
+        Message = message,
+        Evidence = [$"{key} = 1 (runtime)", .. evidence],
+        Remediation = $"{remediation} {SystemWarning}",
+        Data = new() { [NetDiag.Entities.Reports.FindingDataKeys.Value] = "1", ["file"] = last.File, ["line"] = last.Line.ToString() },
+    }], "");
+
     /// <summary>Evidence lines for where the configuration sets <paramref name="key"/>.</summary>
     public static List<string> ConfigEvidence(Parsing.SysctlReplayResult? config, string key, string? configError)
     {

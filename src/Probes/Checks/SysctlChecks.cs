@@ -22,16 +22,9 @@ public static class IpForwardCheck
         {
             case "1":
                 if (last is not null && last.Value.Trim() == "0")
-                {
-                    return CheckOutcome.From(check, [new Finding
-                    {
-                        Check = check, Severity = Severity.Warning, Cause = "ip_forward=0 persisted",
-                        Message = $"IPv4 forwarding is on now, but {last.Where} sets it to 0: it will be off after the next reboot or sysctl reload",
-                        Evidence = [$"{key} = 1 (runtime)", .. evidence],
-                        Remediation = $"Change {last.Where} to `{key} = 1` (or remove the line) so forwarding survives a reboot. {SysctlText.SystemWarning}",
-                        Data = new() { [FindingDataKeys.Value] = "1", ["file"] = last.File, ["line"] = last.Line.ToString() },
-                    }], "");
-                }
+                    return SysctlText.PersistedZero(check, key, "ip_forward=0 persisted",
+                        $"IPv4 forwarding is on now, but {last.Where} sets it to 0: it will be off after the next reboot or sysctl reload",
+                        $"Change {last.Where} to `{key} = 1` (or remove the line) so forwarding survives a reboot.", last, evidence);
                 return CheckOutcome.Pass(check, last is null ? $"{key} = 1 (not persisted by any sysctl file)" : $"{key} = 1 ({last.Where})");
             case "0":
                 var cause = "ip_forward=0";
@@ -98,14 +91,9 @@ public static class BridgeNetfilterCheck
         {
             case "1":
                 if (last is not null && last.Value.Trim() == "0")
-                    return CheckOutcome.From(check, [new Finding
-                    {
-                        Check = check, Severity = Severity.Warning, Cause = "bridge-nf-call-iptables=0 persisted",
-                        Message = $"bridge-nf-call-iptables is 1 now, but {last.Where} sets it to 0: it will be off after a reboot or sysctl reload",
-                        Evidence = [$"{key} = 1 (runtime)", .. evidence],
-                        Remediation = $"Change {last.Where} to `{key} = 1`. {SysctlText.SystemWarning}",
-                        Data = new() { [FindingDataKeys.Value] = "1", ["file"] = last.File, ["line"] = last.Line.ToString() },
-                    }], "");
+                    return SysctlText.PersistedZero(check, key, "bridge-nf-call-iptables=0 persisted",
+                        $"bridge-nf-call-iptables is 1 now, but {last.Where} sets it to 0: it will be off after a reboot or sysctl reload",
+                        $"Change {last.Where} to `{key} = 1`.", last, evidence);
                 return CheckOutcome.Pass(check, $"{key} = 1");
             case "0":
                 return CheckOutcome.From(check, [new Finding
