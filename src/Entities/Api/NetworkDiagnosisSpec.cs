@@ -45,6 +45,9 @@ public sealed class NetworkDiagnosisSpec
     /// <summary>Upstream DNS servers for <c>patchCorefileForward</c>; else the probe's non-loopback servers.</summary>
     [JsonPropertyName("dnsUpstreams")] public List<string>? DnsUpstreams { get; set; }
 
+    /// <summary>An external name (e.g. <c>example.com</c>) every probed node resolves through cluster DNS (dnsService); skipped when absent.</summary>
+    [JsonPropertyName("externalDnsName")] public string? ExternalDnsName { get; set; }
+
     /// <summary>
     /// Values the API server fills in (CRD schema defaults) and the operator assumes when a field is
     /// absent. The time zone has no schema default: a zone is only meaningful with a schedule.

@@ -14,6 +14,13 @@ public static partial class LabelSyntax
     [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
     private static partial Regex DnsSubdomain();
 
+    /// <summary>Whether <paramref name="name"/> is a DNS name a resolver can be asked for (RFC 1123, optional final dot).</summary>
+    public static bool IsDnsName(string name)
+    {
+        var n = name.EndsWith('.') ? name[..^1] : name;
+        return n.Length is > 0 and <= 253 && DnsSubdomain().IsMatch(n.ToLowerInvariant()) && n.Split('.').All(l => l.Length <= 63);
+    }
+
     /// <summary>Null when <paramref name="key"/> is a valid label key, else why not.</summary>
     public static string? KeyProblem(string? key)
     {

@@ -46,6 +46,7 @@ public sealed class NetworkDiagnosisValidator : AbstractValidator<V1alpha1Networ
             RuleFor(x => x.Spec.HistoryLimit).Custom(ValidateHistoryLimit);
             RuleFor(x => x.Spec.Remediation).Custom(ValidateRemediation);
             RuleFor(x => x.Spec.DnsUpstreams).Custom(ValidateDnsUpstreams);
+            RuleFor(x => x.Spec.ExternalDnsName).Custom(ValidateExternalDnsName);
         });
     }
 
@@ -210,6 +211,12 @@ public sealed class NetworkDiagnosisValidator : AbstractValidator<V1alpha1Networ
             Warning(ctx, "spec.remediation.actions", "are ignored while mode is Off");
         if (modeKnown && mode != RemediationModes.Auto && remediation.DryRun == true)
             Warning(ctx, "spec.remediation.dryRun", $"only affects mode Auto; with mode {mode} nothing is changed anyway");
+    }
+
+    private static void ValidateExternalDnsName(string? name, ValidationContext<V1alpha1NetworkDiagnosis> ctx)
+    {
+        if (name is not null && !LabelSyntax.IsDnsName(name.Trim()))
+            Error(ctx, "spec.externalDnsName", $"\"{name}\" is not a DNS name (e.g. example.com)");
     }
 
     private static void ValidateDnsUpstreams(List<string>? upstreams, ValidationContext<V1alpha1NetworkDiagnosis> ctx)

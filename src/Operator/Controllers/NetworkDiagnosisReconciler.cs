@@ -217,7 +217,7 @@ public sealed partial class NetworkDiagnosisReconciler(
         var jobSettings = JobSettings(opts);
         foreach (var node in launch.CreateFor)
         {
-            var plan = ProbePlanBuilder.Build(node, view, selection.NodeChecks);
+            var plan = ProbePlanBuilder.Build(node, view, selection.NodeChecks, d.Spec.ExternalDnsName);
             var remaining = (long)Math.Ceiling((deadline - now).TotalSeconds);
             var job = ProbeJobBuilder.Build(new ProbeJobRequest(d, runId, node, plan, remaining), jobSettings);
             if (await jobClient.CreateAsync(job, ct))

@@ -13,7 +13,8 @@ public static class ProbePlanBuilder
     /// <summary>Peers put into one plan: the probe samples to its own <c>maxPeers</c> anyway, and every peer costs Job size.</summary>
     public const int MaxPeersInPlan = 20;
 
-    public static ProbePlan Build(string node, ClusterView view, IReadOnlyList<string> nodeChecks)
+    /// <param name="externalName">spec.externalDnsName: resolved through cluster DNS by the dnsService check; null skips it.</param>
+    public static ProbePlan Build(string node, ClusterView view, IReadOnlyList<string> nodeChecks, string? externalName = null)
     {
         var self = view.Nodes.FirstOrDefault(n => n.Metadata.Name == node);
         var peers = view.Nodes
@@ -37,6 +38,7 @@ public static class ProbePlanBuilder
             KubeDnsServiceIp = NullIfNone(view.Facts.KubeDnsService?.Spec?.ClusterIP),
             KubernetesServiceIp = NullIfNone(view.Facts.KubernetesService?.Spec?.ClusterIP),
             ClusterDomain = view.Corefile?.ClusterDomain ?? "cluster.local",
+            ExternalName = string.IsNullOrWhiteSpace(externalName) ? null : externalName.Trim().TrimEnd('.'),
             RunsCoreDns = coreDns.Any(p => p.Spec?.NodeName == node),
             // No Corefile read (ConfigMap missing or unreadable): assume kubeadm's forward to /etc/resolv.conf,
             // so the probe still flags the trap rather than hiding it.

@@ -229,6 +229,17 @@ public sealed class PlanningTests
 
     // ---------------------------------------------------------------- probe plan
 
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("example.com.", "example.com")]
+    [InlineData("  ", null)]
+    public void Probe_plan_asks_for_the_external_name_only_when_the_spec_names_one(string? specName, string? planned)
+    {
+        var (nodes, facts) = Healthy();
+        var plan = ProbePlanBuilder.Build("n1", View(nodes, facts), [CheckNames.DnsService], specName);
+        Assert.Equal(planned, plan.ExternalName);
+    }
+
     [Fact]
     public void Probe_plan_carries_peers_dns_and_flannel_facts()
     {
