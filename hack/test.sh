@@ -22,10 +22,16 @@ mapfile -t projects < <(find tests -name '*.Tests.csproj' | sort)
 for p in "${projects[@]}"; do
   echo "test: $p"
   log=$(mktemp)
-  if ! dotnet test "$p" --no-build -v q --nologo "$@" 2>&1 | tee "$log"; then status=1; fi
-  # "Passed!  - Failed:     0, Passed:    12, Skipped:     0, Total:    12"
-  read -r f pa s < <(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+' "$log" |
-    awk -F'[:,]' '{f+=$2; p+=$4; s+=$6} END {print f+0, p+0, s+0}')
+  if ! dotnet test "$p" --no-build -v q --nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"; then status=1; fi
+  # Either the one-line summary ("Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12") or the
+  # block the normal-verbosity console logger prints ("Total tests: 12" / "  Passed: 12" / "  Failed: 1").
+  read -r f pa s < <(awk '
+    /Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
+      line = $0; sub(/.*Failed: +/, "", line); split(line, a, /[^0-9]+/); lf += a[1]; lp += a[2]; ls += a[3]; one = 1; next }
+    /^ +Passed: +[0-9]+$/  { bp += $2 }
+    /^ +Failed: +[0-9]+$/  { bf += $2 }
+    /^ +Skipped: +[0-9]+$/ { bs += $2 }
+    END { if (one) print lf+0, lp+0, ls+0; else print bf+0, bp+0, bs+0 }' "$log")
   passed=$((passed + pa)); failed=$((failed + f)); skipped=$((skipped + s))
   rm -f "$log"
 done

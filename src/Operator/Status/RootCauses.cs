@@ -18,6 +18,13 @@ public static class RootCauses
     private static readonly HashSet<string> NodeTrafficBreakers =
         [CheckNames.FlannelPort, CheckNames.IpForward, CheckNames.BridgeNetfilter, CheckNames.Firewall];
 
+    /// <summary>
+    /// Checks whose Warning is enough to explain traffic failures through that node: an overlay MTU
+    /// above the underlay's makes large packets vanish while pings pass (checks.md), so an HTTP
+    /// metrics fetch across that node times out although DNS and ping work.
+    /// </summary>
+    private static readonly HashSet<string> NodeTrafficDegraders = [CheckNames.Mtu];
+
     /// <summary>Checks that observe traffic, and so fail as a consequence of a node traffic breaker.</summary>
     private static readonly HashSet<string> TrafficObservers = [CheckNames.PodCidrReachability, CheckNames.DnsService];
 
@@ -49,7 +56,9 @@ public static class RootCauses
         var blamed = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
         foreach (var f in findings)
         {
-            if (f.Finding.Severity != Severity.Critical || !NodeTrafficBreakers.Contains(f.Check)) continue;
+            var breaks = f.Finding.Severity == Severity.Critical && NodeTrafficBreakers.Contains(f.Check);
+            var degrades = f.Finding.Severity is Severity.Critical or Severity.Warning && NodeTrafficDegraders.Contains(f.Check);
+            if (!breaks && !degrades) continue;
             // flannelPort names the node it suspects (every prober blames the one whose port is dropped).
             var node = Data(f, "suspectNode") ?? f.Node;
             if (node is not null) blamed.TryAdd(node, (f.Check, node));

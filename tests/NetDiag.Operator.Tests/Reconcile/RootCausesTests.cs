@@ -33,6 +33,24 @@ public class RootCausesTests
     }
 
     [Fact]
+    public void An_overlay_mtu_above_the_underlay_explains_a_timed_out_metrics_fetch_through_that_node()
+    {
+        var findings = new[]
+        {
+            F(CheckNames.Mtu, Severity.Warning, "overlay mtu above underlay", "node-3"),
+            F(CheckNames.DnsService, Severity.Critical, "coredns metrics timeout", "node-3", new() { ["target"] = "10.244.1.3" }),
+            F(CheckNames.DnsService, Severity.Critical, "coredns metrics timeout", "node-1", new() { ["target"] = "10.244.2.3" }),
+        };
+
+        var folded = RootCauses.Fold(findings);
+
+        Assert.Equal(Severity.Warning, folded[0].Finding.Severity);
+        Assert.Equal(Severity.Info, folded[1].Finding.Severity);
+        Assert.Contains("follows from mtu on node-3", folded[1].Finding.Message);
+        Assert.Equal(Severity.Critical, folded[2].Finding.Severity);
+    }
+
+    [Fact]
     public void An_unrelated_failure_on_a_healthy_node_stays_critical()
     {
         var findings = new[]
