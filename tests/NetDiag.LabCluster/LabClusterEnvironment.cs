@@ -166,7 +166,24 @@ public sealed class LabClusterEnvironment : IAsyncDisposable
         foreach (var obj in KubeSystemObjects.All(Topology, _options.Name, apiServerUrl))
             await CreateAsync(obj, ct);
         await WaitForKubeSystemAsync(ct);
+        await WarmPathsToCoreDnsAsync(ct);
         Log($"lab cluster {_options.Name} ready in {sw.Elapsed.TotalSeconds:0.0}s: {Topology.Nodes.Count} nodes, faults: {(faults.Count == 0 ? "none" : string.Join(", ", faults))}");
+    }
+
+    /// <summary>
+    /// One ping from every node to every CoreDNS pod, results ignored: it fills the neighbour caches
+    /// along the overlay and the cni0 bridges, so a probe's first 1-second DNS query right after the
+    /// lab came up does not race the address resolution (seen as a one-off "CoreDNS pod does not
+    /// answer" from a single node). A fault that breaks a path is untouched by this.
+    /// </summary>
+    private async Task WarmPathsToCoreDnsAsync(CancellationToken ct)
+    {
+        var pings = Lab.Nodes.SelectMany(n => Lab.CoreDnsPods.Select(p => (n, p.Ip))).Select(async t =>
+        {
+            try { await t.n.ExecAsync("ping", ["-c", "1", "-W", "1", t.Ip], null, ct, TimeSpan.FromSeconds(3)); }
+            catch (Exception e) when (e is not OperationCanceledException) { /* warming only */ }
+        });
+        await Task.WhenAll(pings);
     }
 
     /// <summary>
